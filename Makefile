@@ -1,0 +1,65 @@
+# Every target bootstraps what it needs from the locks (uv.lock, tools/prism/package-lock.json).
+PY          ?= python3
+UV_VERSION  := 0.13.9
+UV          := .uv/bin/uv
+VENV        := .venv
+BIN         := $(VENV)/bin
+PRISM       := tools/prism/node_modules/.bin/prism
+PYTEST_ARGS ?=
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: install lint typecheck test test-fast demo bench chaos sandbox deploy format lock clean
+
+$(UV):
+	$(PY) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PY)
+	@touch $@
+
+$(PRISM): tools/prism/package-lock.json
+	npm ci --prefix tools/prism --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed  ## create .venv with the project and its dev dependencies
+
+lint: install  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install $(PRISM) lint  ## lint, type-check and run every test (Prism contract tests included)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install  ## the tests without lint
+	$(BIN)/pytest -x -q $(PYTEST_ARGS)
+
+demo: install  ## start the sandbox, onboard examples/onboarding.csv through the bulk flow, print the summary
+	$(BIN)/compliance demo
+
+bench: install  ## benchmarks that print ratios against a baseline measured in the same run
+	$(BIN)/python -m bench
+
+chaos: install  ## the fault suite at 1,000 rows
+	$(BIN)/python -m bench.chaos
+
+sandbox: install  ## serve the sandbox on http://127.0.0.1:4010/v2
+	$(BIN)/compliance sandbox
+
+deploy: install  ## apply deployments/prefect.yaml to the server in PREFECT_API_URL
+	cd deployments && ../$(BIN)/prefect --no-prompt deploy --all
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lock: $(UV)
+	$(UV) lock
+
+clean:
+	rm -rf $(VENV) .uv tools/prism/node_modules .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,81 @@
+"""Runtime settings, read from the environment (and an optional ``.env``) with pydantic-settings.
+
+Every knob has a ``TELNYX_`` or ``COMPLIANCE_`` environment variable; see README "Configuration".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
+#: Key sent to a local sandbox when none is configured; the sandbox accepts any key by default.
+SANDBOX_API_KEY = "sandbox"
+
+
+class MissingAPIKeyError(ValueError):
+    """Raised at start-up when ``TELNYX_API_KEY`` is missing for a non-local Telnyx URL."""
+
+
+def is_local_url(url: str) -> bool:
+    """True for loopback hosts, where only the sandbox (or Prism) can be listening."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class TelnyxSettings(BaseSettings):
+    """How to reach Telnyx, and how hard to push it."""
+
+    model_config = SettingsConfigDict(env_prefix="TELNYX_", env_file=".env", extra="ignore")
+
+    api_key: SecretStr | None = Field(default=None, description="Telnyx API v2 key (Bearer).")
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="Telnyx API base URL, with /v2.")
+    timeout: float = Field(default=30.0, gt=0, description="Per-request timeout in seconds.")
+    max_retries: int = Field(default=6, ge=0, description="Retries per request after the first attempt.")
+    retry_max_wait: float = Field(default=30.0, gt=0, description="Cap on one wait between retries (s).")
+    retry_total_timeout: float = Field(default=120.0, gt=0, description="Cap on one request's retries (s).")
+    rate_limit: float = Field(default=20.0, gt=0, description="Client-side requests per second.")
+    max_concurrency: int = Field(default=16, ge=1, description="Concurrent requests per process.")
+
+    @model_validator(mode="after")
+    def _require_key_for_real_api(self) -> TelnyxSettings:
+        if self.api_key is None or not self.api_key.get_secret_value().strip():
+            if not is_local_url(self.base_url):
+                raise MissingAPIKeyError(
+                    f"TELNYX_API_KEY is not set, and TELNYX_BASE_URL={self.base_url} is not a local sandbox. "
+                    "Set TELNYX_API_KEY to your Telnyx API v2 key, or point TELNYX_BASE_URL at "
+                    "`compliance sandbox` (http://127.0.0.1:4010/v2)."
+                )
+            self.api_key = SecretStr(SANDBOX_API_KEY)
+        return self
+
+    @property
+    def api_key_value(self) -> str:
+        """The key in clear, for the Authorization header only."""
+        assert self.api_key is not None  # set by the validator
+        return self.api_key.get_secret_value()
+
+
+class PipelineSettings(BaseSettings):
+    """Knobs of the onboarding pipeline."""
+
+    model_config = SettingsConfigDict(env_prefix="COMPLIANCE_", env_file=".env", extra="ignore")
+
+    approval_poll_timeout: float = Field(
+        default=300.0, ge=0, description="How long a flow polls a submitted group before handing it to reconcile (s)."
+    )
+    approval_poll_interval: float = Field(default=2.0, gt=0, description="First poll interval; doubles, capped.")
+    approval_poll_max_interval: float = Field(default=60.0, gt=0)
+    documents_base_dir: str | None = Field(
+        default=None, description="Document paths in a CSV must resolve inside this folder (default: the CSV's)."
+    )
+    max_document_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    reference_prefix: str = Field(default="tc", description="Prefix of every customer_reference we create.")

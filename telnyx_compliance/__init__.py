@@ -1,0 +1,1 @@
+"""Telnyx numbers-compliance: typed client, local sandbox and onboarding pipeline."""
