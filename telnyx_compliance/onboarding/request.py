@@ -1,0 +1,134 @@
+"""What one onboarding asks for: a customer in a market, their address, documents and textual facts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PhoneNumberType = Literal["local", "toll_free", "mobile", "national", "shared_cost"]
+Action = Literal["ordering", "porting"]
+
+PHONE_NUMBER_TYPES: tuple[str, ...] = ("local", "toll_free", "mobile", "national", "shared_cost")
+ACTIONS: tuple[str, ...] = ("ordering", "porting")
+
+_CUSTOMER_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_REQUIREMENT_KEY = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+
+
+def check_country_code(value: str) -> str:
+    """Normalise an ISO 3166 alpha-2 code; reject codes no phone numbering plan knows."""
+    code = value.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"expected an ISO 3166 alpha-2 country code such as DE or GB, got {value!r}")
+    return code
+
+
+def check_e164(value: str) -> str:
+    """Normalise a phone number to E.164; reject anything that is not a valid number."""
+    raw = value.strip()
+    if not raw.startswith("+"):
+        raise ValueError(f"expected an E.164 phone number starting with + (e.g. +493012345678), got {value!r}")
+    try:
+        parsed = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"expected an E.164 phone number, got {value!r}: {exc}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"{value!r} is not a valid phone number in any numbering plan")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+CountryCode = Annotated[str, AfterValidator(check_country_code)]
+E164 = Annotated[str, AfterValidator(check_e164)]
+
+
+class OnboardingKey(BaseModel):
+    """Onboardings sharing a key share one address and one requirement group."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_reference: str
+    country_code: str
+    phone_number_type: str
+    action: str
+
+    def slug(self) -> str:
+        return f"{self.customer_reference}-{self.country_code}-{self.phone_number_type}-{self.action}".lower()
+
+
+class AddressInput(BaseModel):
+    """A user address, field names as Telnyx's ``UserAddressCreate``."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    first_name: str = Field(min_length=1, max_length=255)
+    last_name: str = Field(min_length=1, max_length=255)
+    business_name: str = Field(min_length=1, max_length=255)
+    street_address: str = Field(min_length=1, max_length=255)
+    extended_address: str | None = Field(default=None, max_length=255)
+    locality: str = Field(min_length=1, max_length=255)
+    administrative_area: str | None = Field(default=None, max_length=255)
+    postal_code: str | None = Field(default=None, max_length=32)
+    country_code: CountryCode
+    phone_number: E164 | None = None
+    borough: str | None = Field(default=None, max_length=255)
+    neighborhood: str | None = Field(default=None, max_length=255)
+
+
+class OnboardingRequest(BaseModel):
+    """One customer to take through compliance in one market.
+
+    ``documents`` and ``values`` are keyed by *requirement key* (see ``onboarding.mapping``): the mapping in
+    ``configs/mappings/requirements.yaml`` says which Telnyx requirement each key satisfies.
+    """
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    customer_reference: str = Field(description="Your id for the customer: letters, digits, '.', '_', '-'.")
+    country_code: CountryCode
+    phone_number_type: PhoneNumberType = "local"
+    action: Action = "ordering"
+    address: AddressInput | None = None
+    documents: dict[str, Path] = Field(default_factory=dict, description="Requirement key -> document file.")
+    values: dict[str, str] = Field(default_factory=dict, description="Requirement key -> textual value.")
+    phone_numbers: tuple[E164, ...] = Field(default=(), description="Numbers to order (E.164).")
+    sub_number_order_ids: tuple[str, ...] = Field(default=(), description="Existing sub-number orders to attach.")
+    number_order_phone_number_ids: tuple[str, ...] = Field(default=(), description="Ordered numbers to attach.")
+
+    @field_validator("customer_reference")
+    @classmethod
+    def _check_customer_reference(cls, value: str) -> str:
+        if not _CUSTOMER_REFERENCE.match(value):
+            raise ValueError(
+                "expected 1-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("documents", "values")
+    @classmethod
+    def _check_keys(cls, mapping: dict[str, object]) -> dict[str, object]:
+        for key in mapping:
+            if not _REQUIREMENT_KEY.match(key):
+                raise ValueError(f"requirement key {key!r} must be snake_case (a-z, 0-9, _)")
+        return mapping
+
+    @model_validator(mode="after")
+    def _check_address_country(self) -> OnboardingRequest:
+        if self.address is not None and self.address.country_code != self.country_code:
+            raise ValueError(
+                f"address country {self.address.country_code} differs from the onboarding country "
+                f"{self.country_code}: Telnyx requires an address in the numbers' country"
+            )
+        return self
+
+    @property
+    def key(self) -> OnboardingKey:
+        return OnboardingKey(
+            customer_reference=self.customer_reference,
+            country_code=self.country_code,
+            phone_number_type=self.phone_number_type,
+            action=self.action,
+        )
