@@ -1,0 +1,385 @@
+"""The plan: which value fills each requirement, checked against its acceptance criteria before any write.
+
+``build_plan`` is pure apart from reading the document files (to hash and sniff them). It reports every
+missing or invalid requirement at once in a :class:`PlanError`, so an operator fixes a row in one go.
+
+Checked: textual values against ``regex`` (full match), ``min_length``/``max_length``, ``acceptable_values``
+(case-sensitive unless ``case_sensitive`` says otherwise; a case-insensitive match is normalised to the
+listed spelling) and ``acceptable_characters`` (the set of characters allowed); the address against the
+market's country; documents for existence, size and content type. ``locality_limit`` and ``time_limit`` are
+prose a reviewer judges, so they are not checked here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from telnyx_compliance.onboarding.mapping import RequirementMapping
+from telnyx_compliance.onboarding.references import (
+    DEFAULT_PREFIX,
+    address_reference,
+    document_reference,
+    group_reference,
+    order_reference,
+)
+from telnyx_compliance.onboarding.request import AddressInput, OnboardingKey, OnboardingRequest
+from telnyx_compliance.onboarding.requirements import AcceptanceCriteria, FieldKind, RequirementSpec
+
+#: Content types Telnyx's document service accepts for regulatory documents.
+ALLOWED_DOCUMENT_TYPES: frozenset[str] = frozenset(
+    {"application/pdf", "image/jpeg", "image/png", "image/tiff"}
+)
+DEFAULT_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
+
+
+class PlannedAddress(BaseModel):
+    """The user address every address requirement points at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: AddressInput
+    reference: str
+
+
+class PlannedDocument(BaseModel):
+    """A local file to upload (or reuse) for one requirement; never its bytes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    filename: str
+    sha256: str
+    size: int
+    content_type: str
+    reference: str
+
+
+class PlanItem(BaseModel):
+    """One requirement and the value that fills it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requirement: RequirementSpec
+    key: str
+    text: str | None = None
+    document: PlannedDocument | None = None
+
+    @property
+    def kind(self) -> FieldKind:
+        return self.requirement.field_type
+
+    def display_value(self) -> str:
+        """What a report shows: the text, the document's filename, or ``address``."""
+        if self.document is not None:
+            return self.document.filename
+        if self.text is not None:
+            return self.text
+        return "address"
+
+
+class OnboardingPlan(BaseModel):
+    """Everything the steps need, decided before the first write."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: OnboardingKey
+    reference_prefix: str = DEFAULT_PREFIX
+    items: tuple[PlanItem, ...]
+    address: PlannedAddress | None = None
+    group_reference: str
+    order_reference: str
+    phone_numbers: tuple[str, ...] = ()
+    sub_number_order_ids: tuple[str, ...] = ()
+    number_order_phone_number_ids: tuple[str, ...] = ()
+
+    @property
+    def documents(self) -> tuple[PlanItem, ...]:
+        return tuple(item for item in self.items if item.document is not None)
+
+    @property
+    def needs_address(self) -> bool:
+        return any(item.kind == "address" for item in self.items)
+
+
+class PlanProblem(BaseModel):
+    """Why one requirement cannot be filled: what was expected and what was given."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requirement_id: str
+    requirement_name: str
+    key: str
+    kind: FieldKind
+    expected: str
+    got: str | None = None
+
+    @property
+    def column(self) -> str:
+        """The CSV column this value comes from (``configs/mappings/requirements.yaml`` conventions)."""
+        if self.kind == "address":
+            return "address_*"
+        return f"doc_{self.key}" if self.kind == "document" else f"value_{self.key}"
+
+    def render(self) -> str:
+        got = "missing" if self.got is None else repr(self.got)
+        return f"{self.requirement_name} [{self.key}]: expected {self.expected}; got {got}"
+
+
+class PlanError(ValueError):
+    """The request cannot meet the market's requirements; ``problems`` names every one."""
+
+    def __init__(self, key: OnboardingKey, problems: Sequence[PlanProblem]) -> None:
+        self.key = key
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {problem.render()}" for problem in self.problems)
+        market = f"{key.country_code} {key.phone_number_type} {key.action}"
+        count = len(self.problems)
+        super().__init__(
+            f"{key.customer_reference}: {count} requirement(s) of {market} cannot be met:\n{lines}"
+        )
+
+    def __reduce__(self) -> tuple[type[PlanError], tuple[OnboardingKey, tuple[PlanProblem, ...]]]:
+        # Prefect (and multiprocessing) pickle exceptions; keep the structured problems across that.
+        return (PlanError, (self.key, self.problems))
+
+
+def build_plan(
+    request: OnboardingRequest,
+    requirements: Sequence[RequirementSpec],
+    mapping: RequirementMapping | None = None,
+    *,
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    reference_prefix: str = DEFAULT_PREFIX,
+) -> OnboardingPlan:
+    """Map every requirement to its value and check it; raise :class:`PlanError` listing all problems."""
+    mapping = mapping or RequirementMapping.load()
+    key = request.key
+    items: list[PlanItem] = []
+    problems: list[PlanProblem] = []
+    hashes: dict[Path, tuple[str, int, str]] = {}  # one read per file even when it fills several requirements
+
+    for requirement in requirements:
+        item_key = (
+            "address"
+            if requirement.field_type == "address"
+            else mapping.key_for(requirement.id, requirement.name)
+        )
+
+        def problem(
+            expected: str, got: str | None, requirement: RequirementSpec = requirement, k: str = item_key
+        ) -> None:
+            problems.append(
+                PlanProblem(
+                    requirement_id=requirement.id,
+                    requirement_name=requirement.name,
+                    key=k,
+                    kind=requirement.field_type,
+                    expected=expected,
+                    got=got,
+                )
+            )
+
+        if requirement.field_type == "address":
+            if request.address is None:
+                problem(f"an address in {key.country_code}", None)
+            elif request.address.country_code != key.country_code:
+                problem(f"an address in {key.country_code}", f"an address in {request.address.country_code}")
+            else:
+                items.append(PlanItem(requirement=requirement, key=item_key))
+        elif requirement.field_type == "document":
+            path = request.documents.get(item_key)
+            expected = f"a {_types_text()} file of at most {_size_text(max_document_bytes)}"
+            if path is None:
+                problem(expected, None)
+                continue
+            reason = _document_problem(path, max_document_bytes)
+            if reason is not None:
+                problem(expected, f"{path} ({reason})")
+                continue
+            resolved = path.resolve()
+            if resolved not in hashes:
+                hashes[resolved] = _hash_and_sniff(resolved)
+            sha256, size, content_type = hashes[resolved]
+            if content_type not in ALLOWED_DOCUMENT_TYPES:
+                problem(expected, f"{path} ({content_type})")
+                continue
+            items.append(
+                PlanItem(
+                    requirement=requirement,
+                    key=item_key,
+                    document=PlannedDocument(
+                        path=resolved,
+                        filename=path.name,
+                        sha256=sha256,
+                        size=size,
+                        content_type=content_type,
+                        reference=document_reference(key, requirement.id, sha256, reference_prefix),
+                    ),
+                )
+            )
+        else:
+            value = request.values.get(item_key)
+            criteria = requirement.acceptance_criteria
+            if value is None or not value.strip():
+                problem(describe_criteria(criteria, requirement.example), None)
+                continue
+            checked = check_text(value, criteria)
+            if isinstance(checked, TextProblem):
+                problem(checked.expected, value)
+                continue
+            items.append(PlanItem(requirement=requirement, key=item_key, text=checked))
+
+    if problems:
+        raise PlanError(key, problems)
+    planned_address = (
+        PlannedAddress(
+            address=request.address, reference=address_reference(key, request.address, reference_prefix)
+        )
+        if request.address is not None and any(item.kind == "address" for item in items)
+        else None
+    )
+    return OnboardingPlan(
+        key=key,
+        reference_prefix=reference_prefix,
+        items=tuple(items),
+        address=planned_address,
+        group_reference=group_reference(key, reference_prefix),
+        order_reference=order_reference(key, reference_prefix),
+        phone_numbers=request.phone_numbers,
+        sub_number_order_ids=request.sub_number_order_ids,
+        number_order_phone_number_ids=request.number_order_phone_number_ids,
+    )
+
+
+class TextProblem(BaseModel):
+    """A textual value breaking its criteria: ``expected`` describes every criterion it breaks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    expected: str
+
+
+def check_text(value: str, criteria: AcceptanceCriteria) -> str | TextProblem:
+    """The value to send (normalised to an acceptable value's spelling) or what it fails to meet."""
+    value = value.strip()
+    case_sensitive = criteria.case_sensitive is not False
+    broken: list[str] = []
+    if criteria.acceptable_values:
+        matches = [
+            allowed
+            for allowed in criteria.acceptable_values
+            if (allowed == value if case_sensitive else allowed.casefold() == value.casefold())
+        ]
+        if matches:
+            value = matches[0]
+        else:
+            case_note = "" if case_sensitive else " (any case)"
+            broken.append(f"one of {', '.join(repr(v) for v in criteria.acceptable_values)}{case_note}")
+    if criteria.min_length is not None and len(value) < criteria.min_length:
+        broken.append(f"at least {criteria.min_length} characters")
+    if criteria.max_length is not None and len(value) > criteria.max_length:
+        broken.append(f"at most {criteria.max_length} characters")
+    if criteria.acceptable_characters:
+        allowed_chars = set(criteria.acceptable_characters)
+        outside = sorted({ch for ch in value if ch not in allowed_chars})
+        if outside:
+            broken.append(
+                f"only the characters {criteria.acceptable_characters!r} (not {''.join(outside)!r})"
+            )
+    if criteria.regex:
+        pattern = _compile(criteria.regex, case_sensitive)
+        if pattern is not None and pattern.fullmatch(value) is None:
+            broken.append(f"a value matching {criteria.regex}")
+    if broken:
+        return TextProblem(expected="; ".join(broken))
+    return value
+
+
+def describe_criteria(criteria: AcceptanceCriteria, example: str = "") -> str:
+    """Human description of what a textual value must be (used for missing values)."""
+    parts: list[str] = []
+    if criteria.acceptable_values:
+        parts.append(f"one of {', '.join(repr(v) for v in criteria.acceptable_values)}")
+    if criteria.regex:
+        parts.append(f"matching {criteria.regex}")
+    if criteria.min_length is not None or criteria.max_length is not None:
+        parts.append(f"{criteria.min_length or 0}-{criteria.max_length or '…'} characters")
+    if criteria.acceptable_characters:
+        parts.append(f"characters from {criteria.acceptable_characters!r}")
+    if example:
+        parts.append(f"e.g. {example!r}")
+    return "a value" + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def _compile(regex: str, case_sensitive: bool) -> re.Pattern[str] | None:
+    try:
+        return re.compile(regex, 0 if case_sensitive else re.IGNORECASE)
+    except re.error:
+        return None  # not a pattern Python understands: leave it to the reviewer
+
+
+def _document_problem(path: Path, max_bytes: int) -> str | None:
+    if not path.exists():
+        return "file not found"
+    if not path.is_file():
+        return "not a file"
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file"
+    if size > max_bytes:
+        return f"{_size_text(size)}, larger than {_size_text(max_bytes)}"
+    return None
+
+
+def _hash_and_sniff(path: Path) -> tuple[str, int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 16), b""):
+            if not head:
+                head = chunk[:16]
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size, sniff_content_type(head, path.name)
+
+
+def sniff_content_type(head: bytes, filename: str) -> str:
+    """Content type from the file's first bytes, falling back to its extension."""
+    for magic, content_type in _MAGIC:
+        if head.startswith(magic):
+            return content_type
+    guessed, _ = mimetypes.guess_type(filename)
+    return guessed or "application/octet-stream"
+
+
+def sha256_of_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    return _hash_and_sniff(path)[0]
+
+
+def _types_text(types: Iterable[str] = ALLOWED_DOCUMENT_TYPES) -> str:
+    names = sorted(content_type.split("/")[1].upper() for content_type in types)
+    return "/".join(names)
+
+
+def _size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size} bytes"

@@ -1,0 +1,48 @@
+"""Markdown an operator reads when an onboarding did not complete: each requirement, its value, the reason.
+
+Documents are shown by filename; nothing here ever holds file bytes, download links or secrets.
+"""
+
+from __future__ import annotations
+
+from telnyx_compliance.onboarding.results import OnboardingResult
+
+
+def _cell(text: str | None) -> str:
+    """Escape a value for a markdown table cell."""
+    if not text:
+        return ""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+
+
+def outcome_markdown(result: OnboardingResult) -> str:
+    """A markdown report of one onboarding: a status line, ids, and a table of requirements."""
+    title = {
+        "declined": "declined",
+        "failed": "failed",
+        "pending_approval": "pending approval",
+        "completed": "completed",
+    }[result.status]
+    group_status = result.requirement_group_status or "not created"
+    lines = [
+        f"# Onboarding {_cell(result.customer_reference)} {title}",
+        "",
+        f"- Market: {result.country_code} {result.phone_number_type} {result.action}",
+        f"- Requirement group: {result.requirement_group_id or '-'} ({group_status})",
+    ]
+    if result.address_id:
+        lines.append(f"- Address: {result.address_id}")
+    if result.error:
+        lines.append(f"- Error: {_cell(result.error)}")
+    if result.requirements:
+        lines += [
+            "",
+            "| Requirement | Kind | Value | Status | Reason |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for outcome in result.requirements:
+            lines.append(
+                f"| {_cell(outcome.name)} | {outcome.kind} | {_cell(outcome.value)} | "
+                f"{_cell(outcome.status) or '-'} | {_cell(outcome.reason) or '-'} |"
+            )
+    return "\n".join(lines) + "\n"

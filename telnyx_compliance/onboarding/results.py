@@ -1,0 +1,148 @@
+"""What an onboarding ended with: ids, statuses and reasons. Never document bytes, links or the API key.
+
+:class:`OnboardingResult` is what the flow returns, what the bulk runner writes as a CSV line and what the
+CLI prints. Documents appear by id and filename only.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from telnyx_compliance.onboarding.request import OnboardingKey
+from telnyx_compliance.onboarding.requirements import FieldKind
+
+OnboardingStatus = Literal["completed", "pending_approval", "declined", "failed"]
+#: Statuses of a requirement group, as the API spells them.
+GroupStatus = Literal["approved", "unapproved", "pending-approval", "declined", "expired"]
+StepOutcome = Literal["created", "reused", "updated", "unchanged", "skipped", "deleted"]
+
+
+class RequirementOutcome(BaseModel):
+    """One requirement of the group: the value given and, once reviewed, its status and reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requirement_id: str
+    name: str
+    key: str
+    kind: FieldKind
+    value: str = Field(description="Text value, document filename, or the address id.")
+    status: str | None = None
+    reason: str | None = None
+
+
+class UploadedDocument(BaseModel):
+    """A document the onboarding uses: its id and where it came from (filename, sha256), not its bytes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requirement_id: str
+    document_id: str
+    filename: str
+    sha256: str
+    customer_reference: str
+    created: bool = Field(
+        description="True when this run uploaded it, False when an earlier upload was reused."
+    )
+
+
+class AttachedOrder(BaseModel):
+    """An order the approved group was attached to, and whether Telnyx now sees its requirements met."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["sub_number_order", "number_order_phone_number"]
+    id: str
+    requirements_met: bool | None = None
+    linked_document_ids: tuple[str, ...] = ()
+
+
+class HandOver(BaseModel):
+    """What the reconcile flow needs to finish a pending onboarding later.
+
+    Groups we created are found by their reference (``is_group_reference``); orders we placed by
+    ``order_reference`` (``order_reference_for_group(group_reference)``). Orders given by id in the request
+    are listed here, because nothing on Telnyx's side ties them to the group before it is attached.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    requirement_group_id: str
+    requirement_group_reference: str
+    order_reference: str | None = None
+    number_order_id: str | None = None
+    sub_number_order_ids: tuple[str, ...] = ()
+    number_order_phone_number_ids: tuple[str, ...] = ()
+
+
+class StepEvent(BaseModel):
+    """One step as it happened: what it did to which resource (for hooks, logs and resume checks)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: str
+    outcome: StepOutcome
+    resource_id: str | None = None
+    detail: str = ""
+
+
+class OnboardingResult(BaseModel):
+    """The outcome of one onboarding."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_reference: str
+    country_code: str
+    phone_number_type: str
+    action: str
+    status: OnboardingStatus
+    address_id: str | None = None
+    documents: tuple[UploadedDocument, ...] = ()
+    requirement_group_id: str | None = None
+    requirement_group_reference: str | None = None
+    requirement_group_status: GroupStatus | None = None
+    number_order_id: str | None = None
+    attached_orders: tuple[AttachedOrder, ...] = ()
+    requirements: tuple[RequirementOutcome, ...] = ()
+    handover: HandOver | None = None
+    steps: tuple[StepEvent, ...] = ()
+    error: str | None = None
+
+    @property
+    def document_ids(self) -> tuple[str, ...]:
+        return tuple(document.document_id for document in self.documents)
+
+    @property
+    def key(self) -> OnboardingKey:
+        return OnboardingKey(
+            customer_reference=self.customer_reference,
+            country_code=self.country_code,
+            phone_number_type=self.phone_number_type,
+            action=self.action,
+        )
+
+    @property
+    def decline_reasons(self) -> dict[str, str]:
+        """Requirement name -> reason, for every requirement the reviewer did not accept."""
+        return {
+            outcome.name: outcome.reason or outcome.status or "declined"
+            for outcome in self.requirements
+            if outcome.status in {"declined", "expired"} or outcome.reason
+        }
+
+    @classmethod
+    def failed(cls, key: OnboardingKey, error: str, **fields: object) -> OnboardingResult:
+        """A result for an onboarding that stopped on an error (plan, API or unexpected)."""
+        return cls.model_validate(
+            {
+                "customer_reference": key.customer_reference,
+                "country_code": key.country_code,
+                "phone_number_type": key.phone_number_type,
+                "action": key.action,
+                "status": "failed",
+                "error": error,
+                **fields,
+            }
+        )
