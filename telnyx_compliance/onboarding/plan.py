@@ -258,7 +258,7 @@ def build_plan(
         items=tuple(items),
         address=planned_address,
         group_reference=group_reference(key, reference_prefix),
-        order_reference=order_reference(key, reference_prefix),
+        order_reference=order_reference(key, request.phone_numbers, reference_prefix),
         phone_numbers=request.phone_numbers,
         sub_number_order_ids=request.sub_number_order_ids,
         number_order_phone_number_ids=request.number_order_phone_number_ids,

@@ -6,7 +6,7 @@ resource's role, so a rerun of the same request looks up and finds what an earli
     tc-acme-de-local-ordering-address-1a2b3c4d      the user address (hash of its fields)
     tc-acme-de-local-ordering-doc-5f1c9e2a-08a96c641c3a   one document (requirement id, file sha256)
     tc-acme-de-local-ordering-group                 the requirement group
-    tc-acme-de-local-ordering-order                 the number order for ``request.phone_numbers``
+    tc-acme-de-local-ordering-order-9c0d1e2f        the number order for a set of phone numbers
 
 Every reference starts with ``<prefix>-`` (``PipelineSettings.reference_prefix``, ``tc`` by default) and is at
 most :data:`MAX_REFERENCE_LENGTH` characters. When the readable base would be too long, or when lowercasing
@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 
 from telnyx_compliance.onboarding.request import AddressInput, OnboardingKey
 
@@ -32,7 +33,7 @@ DEFAULT_PREFIX = "tc"
 
 GROUP_SUFFIX = "-group"
 ORDER_SUFFIX = "-order"
-_ADDRESS_ROLE = "-address-"
+_ADDRESS_ROLE = "-address-"  # + 8 hex digits
 _DOCUMENT_ROLE = "-doc-"
 #: Longest role suffix: "-doc-" + 8 (requirement id) + "-" + 12 (sha256) = 26 characters.
 _LONGEST_ROLE = len(_DOCUMENT_ROLE) + 8 + 1 + 12
@@ -83,9 +84,15 @@ def group_reference(key: OnboardingKey, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{reference_base(key, prefix)}{GROUP_SUFFIX}"
 
 
-def order_reference(key: OnboardingKey, prefix: str = DEFAULT_PREFIX) -> str:
-    """Reference of the number order placed for the request's phone numbers."""
-    return f"{reference_base(key, prefix)}{ORDER_SUFFIX}"
+def order_reference(key: OnboardingKey, phone_numbers: Iterable[str], prefix: str = DEFAULT_PREFIX) -> str:
+    """Reference of the number order for ``phone_numbers`` (several orders may share one key and group)."""
+    numbers = "\n".join(sorted(set(phone_numbers)))
+    return f"{order_reference_prefix(key, prefix)}{_sha256_hex(numbers)[:8]}"
+
+
+def order_reference_prefix(key: OnboardingKey, prefix: str = DEFAULT_PREFIX) -> str:
+    """Common start of the references of every number order placed for one onboarding key."""
+    return f"{reference_base(key, prefix)}{ORDER_SUFFIX}-"
 
 
 def is_group_reference(reference: str | None, prefix: str = DEFAULT_PREFIX) -> bool:
@@ -95,11 +102,11 @@ def is_group_reference(reference: str | None, prefix: str = DEFAULT_PREFIX) -> b
     return reference.startswith(f"{prefix}-") and reference.endswith(GROUP_SUFFIX)
 
 
-def order_reference_for_group(group_reference_value: str) -> str:
-    """The number-order reference belonging to a group reference (what reconcile attaches once approved)."""
+def order_reference_prefix_for_group(group_reference_value: str) -> str:
+    """Start of the references of the number orders waiting for a group (what reconcile attaches)."""
     if not group_reference_value.endswith(GROUP_SUFFIX):
         raise ValueError(f"{group_reference_value!r} is not a requirement group reference")
-    return group_reference_value[: -len(GROUP_SUFFIX)] + ORDER_SUFFIX
+    return group_reference_value[: -len(GROUP_SUFFIX)] + ORDER_SUFFIX + "-"
 
 
 def documents_prefix(key: OnboardingKey, prefix: str = DEFAULT_PREFIX) -> str:

@@ -62,9 +62,10 @@ class AttachedOrder(BaseModel):
 class HandOver(BaseModel):
     """What the reconcile flow needs to finish a pending onboarding later.
 
-    Groups we created are found by their reference (``is_group_reference``); orders we placed by
-    ``order_reference`` (``order_reference_for_group(group_reference)``). Orders given by id in the request
-    are listed here, because nothing on Telnyx's side ties them to the group before it is attached.
+    Groups we created are found by their reference (``is_group_reference``); number orders we placed by
+    their reference's start (``order_reference_prefix_for_group(group_reference)``). Orders given by id in
+    the request are listed here, because nothing on Telnyx's side ties them to the group before it is
+    attached.
     """
 
     model_config = ConfigDict(frozen=True)

@@ -11,7 +11,7 @@ from telnyx_compliance.onboarding.references import (
     group_reference,
     is_group_reference,
     order_reference,
-    order_reference_for_group,
+    order_reference_prefix_for_group,
 )
 from telnyx_compliance.onboarding.request import AddressInput, OnboardingKey
 
@@ -37,7 +37,11 @@ def address(street: str = "Friedrichstraße 123") -> AddressInput:
 
 def test_references_are_readable_and_stable() -> None:
     assert group_reference(key()) == "tc-acme-de-local-ordering-group"
-    assert order_reference(key()) == "tc-acme-de-local-ordering-order"
+    assert order_reference(key(), ["+4930123", "+4930124"]).startswith("tc-acme-de-local-ordering-order-")
+    assert order_reference(key(), ["+4930124", "+4930123"]) == order_reference(
+        key(), ["+4930123", "+4930124"]
+    )
+    assert order_reference(key(), ["+4930123"]) != order_reference(key(), ["+4930124"])
     assert (
         document_reference(key(), "5F1C9E2A-1111", SHA)
         == "tc-acme-de-local-ordering-doc-5f1c9e2a-08a96c641c3a"
@@ -77,4 +81,4 @@ def test_reconcile_recognises_our_groups_and_finds_their_orders() -> None:
     assert is_group_reference(reference)
     assert not is_group_reference("someone-elses-group")
     assert not is_group_reference(None)
-    assert order_reference_for_group(reference) == order_reference(key())
+    assert order_reference(key(), ["+4930123"]).startswith(order_reference_prefix_for_group(reference))
