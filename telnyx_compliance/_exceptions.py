@@ -1,0 +1,178 @@
+"""Exceptions raised by the client.
+
+Hierarchy (catch the most specific one you can act on)::
+
+    APIError
+    ├── APIConnectionError            the request could not be completed (DNS, refused, reset, ...)
+    │   └── APITimeoutError           connect, read, write or pool timeout
+    ├── APIResponseValidationError    a 2xx answer whose body is not what the spec promises
+    └── APIStatusError                the API answered with a 4xx/5xx status
+        ├── BadRequestError           400
+        ├── AuthenticationError       401
+        ├── PermissionDeniedError     403
+        ├── NotFoundError             404
+        ├── ConflictError             409
+        ├── UnprocessableEntityError  422
+        ├── RateLimitError            429
+        └── InternalServerError       >= 500
+
+Messages carry the method, path, status and the parsed Telnyx ``errors[]`` (code, title, detail,
+``source.pointer``); they never carry the API key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ErrorObject",
+    "ErrorSource",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+]
+
+
+class ErrorSource(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    pointer: str | None = None
+    parameter: str | None = None
+
+
+class ErrorObject(BaseModel):
+    """One entry of a Telnyx ``{"errors": [...]}`` body."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str | None = None
+    title: str | None = None
+    detail: str | None = None
+    source: ErrorSource | None = None
+    meta: dict[str, Any] | None = None
+
+    def render(self) -> str:
+        parts = [
+            f"[{self.code}]" if self.code else "",
+            self.title or "",
+            f"- {self.detail}" if self.detail else "",
+        ]
+        text = " ".join(part for part in parts if part)
+        if self.source is not None and (self.source.pointer or self.source.parameter):
+            text += f" (source: {self.source.pointer or self.source.parameter})"
+        return text
+
+
+class APIError(Exception):
+    """Base class of every error the client raises about an API call."""
+
+    message: str
+    request: httpx.Request | None
+    #: Set when a non-idempotent request may or may not have been applied by the server.
+    outcome_unknown: bool
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+        self.outcome_unknown = False
+        # Set by the retry loop: whether tenacity may try this request again.
+        self._retry = False
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class APIConnectionError(APIError):
+    """The request did not complete: the connection failed, was refused or was dropped."""
+
+    def __init__(
+        self, message: str = "Connection error.", *, request: httpx.Request | None = None, sent: bool = True
+    ) -> None:
+        super().__init__(message, request=request)
+        #: False when the request provably never reached the server (safe to retry for any method).
+        self.sent = sent
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (connect, read, write or waiting for a pooled connection)."""
+
+    def __init__(
+        self, message: str = "Request timed out.", *, request: httpx.Request | None = None, sent: bool = True
+    ) -> None:
+        super().__init__(message, request=request, sent=sent)
+
+
+class APIResponseValidationError(APIError):
+    """A successful status whose body could not be decoded or does not match the expected model."""
+
+    def __init__(self, message: str, *, response: httpx.Response, body: str | None = None) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.body = body
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status; ``errors`` holds the parsed Telnyx error objects."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        errors: list[ErrorObject] | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.errors: list[ErrorObject] = errors or []
+        self.body = body
+
+
+class BadRequestError(APIStatusError):
+    """400."""
+
+
+class AuthenticationError(APIStatusError):
+    """401."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403."""
+
+
+class NotFoundError(APIStatusError):
+    """404."""
+
+
+class ConflictError(APIStatusError):
+    """409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422."""
+
+
+class RateLimitError(APIStatusError):
+    """429."""
+
+
+class InternalServerError(APIStatusError):
+    """Any status >= 500."""
