@@ -1,0 +1,578 @@
+"""Reading an onboarding CSV into validated requests, one row at a time, in bounded memory.
+
+CSV format
+==========
+
+UTF-8 (a byte-order mark, as Excel writes it, is fine), comma-separated, one header row, one onboarding
+per row. Lines starting with ``#`` *before* the header are comments (``compliance template`` writes one
+per requirement) and are skipped. Empty rows are skipped. Every cell is text; an empty cell means "not given".
+
+==================================  ========  ===============================================================
+column                              required  meaning
+==================================  ========  ===============================================================
+``customer_reference``              yes       your id for the customer: 1-64 letters, digits, ``.``, ``_``,
+                                              ``-``, starting with a letter or digit
+``country_code``                    yes       ISO 3166 alpha-2 country of the numbers (``DE``, ``GB``, ...)
+``phone_number_type``               no        ``local`` (default), ``toll_free``, ``mobile``, ``national``,
+                                              ``shared_cost``
+``action``                          no        ``ordering`` (default) or ``porting``
+``address_first_name``              \\*       the user address Telnyx verifies; when any ``address_*``
+``address_last_name``               \\*       cell of a row is filled, the starred ones are required
+``address_business_name``           \\*
+``address_street_address``          \\*
+``address_extended_address``        no
+``address_locality``                \\*
+``address_administrative_area``     no
+``address_postal_code``             no
+``address_country_code``            no        defaults to ``country_code``; must equal it
+``address_phone_number``            no        E.164 (``+493012345678``)
+``phone_numbers``                   no        numbers to order, E.164, separated by spaces, ``;`` or ``,``
+``sub_number_order_ids``            no        existing sub-number orders to attach the requirement group to
+``number_order_phone_number_ids``   no        existing ordered numbers to attach the requirement group to
+``doc_<key>``                       no        a document file (PDF, PNG, JPEG or TIFF, at most
+                                              ``COMPLIANCE_MAX_DOCUMENT_BYTES``) for requirement key <key>;
+                                              a path relative to the CSV's folder, or to
+                                              ``COMPLIANCE_DOCUMENTS_BASE_DIR`` when set, and inside it
+``value_<key>``                     no        the textual value of requirement key <key>
+==================================  ========  ===============================================================
+
+``<key>`` is a requirement key (snake_case): ``configs/mappings/requirements.yaml`` maps keys to Telnyx
+requirements by id or name, and any other requirement is filled from ``slug(name)``
+(``"Business Registration Number"`` -> ``business_registration_number``). ``compliance template`` prints
+the columns a market needs.
+
+Rows sharing ``customer_reference``, ``country_code``, ``phone_number_type`` and ``action`` are one
+onboarding: one address and one requirement group, attached to the orders of all of them. Their address,
+``doc_*`` and ``value_*`` cells must therefore agree; a later row that disagrees with the first is invalid.
+
+Errors
+------
+A problem with the file as a whole (not UTF-8, empty, no data rows, wrong delimiter, unknown, duplicate or
+missing required columns, a row with more cells than the header) raises :class:`CSVFormatError` before any
+row is used. A problem with one row yields that row with :class:`RowError` s naming the row (as a
+spreadsheet numbers it: the header is row 1 unless comment lines precede it), the column and what was
+expected; the other rows go on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import stat
+import struct
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, TypeVar
+
+import pandas as pd
+from pydantic import ValidationError
+
+from telnyx_compliance.onboarding.request import _REQUIREMENT_KEY, OnboardingKey, OnboardingRequest
+
+ENCODING: Final = "utf-8-sig"
+REQUIRED_COLUMNS: Final = ("customer_reference", "country_code")
+ENUM_COLUMNS: Final = ("phone_number_type", "action")
+#: CSV column -> ``AddressInput`` field.
+ADDRESS_COLUMNS: Final[Mapping[str, str]] = {
+    "address_first_name": "first_name",
+    "address_last_name": "last_name",
+    "address_business_name": "business_name",
+    "address_street_address": "street_address",
+    "address_extended_address": "extended_address",
+    "address_locality": "locality",
+    "address_administrative_area": "administrative_area",
+    "address_postal_code": "postal_code",
+    "address_country_code": "country_code",
+    "address_phone_number": "phone_number",
+}
+LIST_COLUMNS: Final = ("phone_numbers", "sub_number_order_ids", "number_order_phone_number_ids")
+FIXED_COLUMNS: Final = (*REQUIRED_COLUMNS, *ENUM_COLUMNS, *ADDRESS_COLUMNS, *LIST_COLUMNS)
+DOCUMENT_PREFIX: Final = "doc_"
+VALUE_PREFIX: Final = "value_"
+
+T = TypeVar("T")
+DocumentType = Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
+#: Magic bytes -> content type; the content decides, not the file name.
+_MAGIC: Final[tuple[tuple[bytes, DocumentType], ...]] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
+_EXTENSIONS: Final[Mapping[str, DocumentType]] = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+}
+_LIST_SEPARATORS = re.compile(r"[\s;,]+")
+_CANDIDATE_DELIMITERS: Final = (";", "\t", "|")
+#: Cell values quoted in error messages are cut here (a 1 MB cell must not make a 1 MB error).
+_MAX_QUOTED = 80
+_MAX_REASON = 300
+
+
+class CSVFormatError(ValueError):
+    """The file as a whole cannot be read as an onboarding CSV; nothing in it was used."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem of one row: where (row as a spreadsheet numbers it, column) and what was expected."""
+
+    row_number: int
+    customer_reference: str
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}, column {self.column}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRow:
+    """A data row: its validated request, or the reasons it has none."""
+
+    row_number: int
+    customer_reference: str
+    request: OnboardingRequest | None
+    errors: tuple[RowError, ...] = ()
+    #: Hash of the row's cells: a rerun recognises a row it finished even when rows moved.
+    digest: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.request is not None
+
+    @property
+    def error_text(self) -> str:
+        """All errors of the row on one line, ``column: reason; ...``."""
+        return "; ".join(f"{error.column}: {error.reason}" for error in self.errors)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvLayout:
+    """What the header says: the columns and where the data starts."""
+
+    columns: tuple[str, ...]
+    comment_lines: int
+    document_keys: tuple[str, ...] = field(default=())
+    value_keys: tuple[str, ...] = field(default=())
+
+    @property
+    def header_row(self) -> int:
+        return self.comment_lines + 1
+
+
+def _quote(value: str) -> str:
+    text = value if len(value) <= _MAX_QUOTED else value[:_MAX_QUOTED] + "…"
+    return repr(text)
+
+
+def _column_problem(column: str) -> str | None:
+    """Why ``column`` is not a column of the format, or None when it is."""
+    if column in FIXED_COLUMNS:
+        return None
+    for prefix in (DOCUMENT_PREFIX, VALUE_PREFIX):
+        if column.startswith(prefix):
+            key = column[len(prefix) :]
+            if _REQUIREMENT_KEY.match(key):
+                return None
+            return f"{column!r} (the requirement key after {prefix!r} must be snake_case: a-z, 0-9, _)"
+    return repr(column)
+
+
+def read_layout(csv_path: Path) -> CsvLayout:
+    """Read and check the header; raise :class:`CSVFormatError` naming every problem with it."""
+    comment_lines = 0
+    try:
+        with csv_path.open(encoding=ENCODING, newline="") as handle:
+            header_line = ""
+            for line in handle:
+                if line.startswith("#"):
+                    comment_lines += 1
+                    continue
+                header_line = line
+                break
+    except UnicodeDecodeError as exc:
+        raise CSVFormatError(
+            f"{csv_path}: not UTF-8 text (byte {exc.start}): save it as 'CSV UTF-8 (comma delimited)'"
+        ) from None
+    if not header_line.strip():
+        raise CSVFormatError(
+            f"{csv_path}: the file is empty: expected a header row starting with "
+            f"{','.join(REQUIRED_COLUMNS)} (see `compliance template`)"
+        )
+    columns = tuple(cell.strip() for cell in next(csv.reader([header_line])))
+    header_row = comment_lines + 1
+    if len(columns) == 1:
+        found = [delimiter for delimiter in _CANDIDATE_DELIMITERS if delimiter in header_line]
+        if found:
+            name = {";": "semicolons", "\t": "tabs", "|": "pipes"}[found[0]]
+            raise CSVFormatError(
+                f"{csv_path}: the header (row {header_row}) is separated by {name}, not commas: "
+                "save the file as comma-separated CSV"
+            )
+    problems: list[str] = []
+    duplicates = sorted({column for column in columns if columns.count(column) > 1})
+    if duplicates:
+        problems.append(f"duplicate columns {', '.join(map(repr, duplicates))}")
+    if "" in columns:
+        problems.append(f"column {columns.index('') + 1} has no name")
+    unknown = [problem for column in columns if column and (problem := _column_problem(column))]
+    if unknown:
+        problems.append(
+            f"unknown columns {', '.join(unknown)}: expected {', '.join(FIXED_COLUMNS)}, "
+            f"{DOCUMENT_PREFIX}<requirement key> or {VALUE_PREFIX}<requirement key>"
+        )
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    if missing:
+        problems.append(f"missing required columns {', '.join(missing)}")
+    if problems:
+        raise CSVFormatError(f"{csv_path}: header (row {header_row}): " + "; ".join(problems))
+    return CsvLayout(
+        columns=columns,
+        comment_lines=comment_lines,
+        document_keys=tuple(c[len(DOCUMENT_PREFIX) :] for c in columns if c.startswith(DOCUMENT_PREFIX)),
+        value_keys=tuple(c[len(VALUE_PREFIX) :] for c in columns if c.startswith(VALUE_PREFIX)),
+    )
+
+
+def sniff_content_type(head: bytes) -> DocumentType | None:
+    """The document type its first bytes announce, or None when it is none of the allowed ones."""
+    for magic, content_type in _MAGIC:
+        if head.startswith(magic):
+            return content_type
+    return None
+
+
+class DocumentChecker:
+    """Resolves a ``doc_*`` cell to a confined, existing, allowed and small enough file.
+
+    Results are cached per path, so a document shared by thousands of rows is opened once.
+    """
+
+    _CACHE_LIMIT = 4096
+
+    def __init__(self, base_dir: Path, max_bytes: int) -> None:
+        self.base_dir = base_dir.resolve()
+        self.max_bytes = max_bytes
+        self._cache: dict[str, Path | str] = {}
+
+    def check(self, cell: str) -> Path | str:
+        """The resolved path, or why the cell names no usable document."""
+        cached = self._cache.get(cell)
+        if cached is None:
+            if len(self._cache) >= self._CACHE_LIMIT:
+                self._cache.clear()
+            cached = self._cache[cell] = self._check(cell)
+        return cached
+
+    def _check(self, cell: str) -> Path | str:
+        if "\x00" in cell:
+            return "the path contains a NUL character"
+        if "://" in cell:
+            return f"expected a file path, got a URL {_quote(cell)}: download the document first"
+        raw = Path(cell)
+        # resolve() follows symlinks, so a link pointing outside is judged by its target.
+        resolved = (raw if raw.is_absolute() else self.base_dir / raw).resolve()
+        if not resolved.is_relative_to(self.base_dir):
+            return f"{_quote(cell)} resolves outside the documents folder {self.base_dir}: refused"
+        try:
+            info = resolved.stat()
+        except FileNotFoundError:
+            return f"file {_quote(cell)} not found (looked in {self.base_dir})"
+        except OSError as exc:
+            return f"file {_quote(cell)} cannot be read: {exc.strerror}"
+        if not stat.S_ISREG(info.st_mode):
+            return f"{_quote(cell)} is not a regular file"
+        if info.st_size == 0:
+            return f"file {_quote(cell)} is empty"
+        if info.st_size > self.max_bytes:
+            return f"file {_quote(cell)} is {info.st_size:,} bytes, more than the allowed {self.max_bytes:,}"
+        try:
+            with resolved.open("rb") as handle:
+                head = handle.read(16)
+        except OSError as exc:
+            return f"file {_quote(cell)} cannot be read: {exc.strerror}"
+        content_type = sniff_content_type(head)
+        if content_type is None:
+            return f"file {_quote(cell)} is not a PDF, PNG, JPEG or TIFF document (by its content)"
+        named_type = _EXTENSIONS.get(resolved.suffix.casefold())
+        if named_type is not None and named_type != content_type:
+            return f"file {_quote(cell)} is named {resolved.suffix} but its content is {content_type}"
+        return resolved
+
+
+def _split_list(cell: str) -> list[str]:
+    return [item for item in _LIST_SEPARATORS.split(cell) if item]
+
+
+def _shared_digest(request: OnboardingRequest, shared_columns: tuple[str, ...]) -> bytes:
+    """Per-column hashes of what rows of one onboarding must agree on, packed small."""
+    address = request.address.model_dump() if request.address is not None else {}
+    values: list[int] = []
+    for column in shared_columns:
+        if column in ADDRESS_COLUMNS:
+            item: object = address.get(ADDRESS_COLUMNS[column])
+        elif column.startswith(DOCUMENT_PREFIX):
+            item = request.documents.get(column[len(DOCUMENT_PREFIX) :])
+        else:
+            item = request.values.get(column[len(VALUE_PREFIX) :])
+        digest = hashlib.blake2b(repr(item).encode(), digest_size=8).digest()
+        values.append(int.from_bytes(digest, "big", signed=True))
+    return struct.pack(f"{len(values)}q", *values)
+
+
+class RowValidator:
+    """Turns the cells of one row into a :class:`ParsedRow`; remembers onboardings to catch conflicts."""
+
+    def __init__(self, layout: CsvLayout, documents: DocumentChecker) -> None:
+        self.layout = layout
+        self.documents = documents
+        self._shared_columns = tuple(
+            column
+            for column in layout.columns
+            if column in ADDRESS_COLUMNS or column.startswith((DOCUMENT_PREFIX, VALUE_PREFIX))
+        )
+        # OnboardingKey -> (first row, packed digest); bounded by the number of distinct onboardings.
+        self._seen: dict[tuple[str, str, str, str], tuple[int, bytes]] = {}
+
+    def validate(self, row_number: int, cells: Mapping[str, str]) -> ParsedRow:
+        customer_reference = cells.get("customer_reference", "")
+        errors: list[RowError] = []
+
+        def error(column: str, reason: str) -> None:
+            # pydantic's messages quote the input: a 1 MB cell must not make a 1 MB error.
+            if len(reason) > _MAX_REASON:
+                reason = reason[: _MAX_REASON - 1] + "…"
+            errors.append(RowError(row_number, customer_reference, column, reason))
+
+        payload: dict[str, Any] = {"customer_reference": customer_reference, "country_code": ""}
+        for column in (*REQUIRED_COLUMNS, *ENUM_COLUMNS):
+            if cells.get(column):
+                payload[column] = cells[column]
+        for column in REQUIRED_COLUMNS:
+            if not cells.get(column):
+                error(column, "required, the cell is empty")
+        address = {ADDRESS_COLUMNS[c]: cells[c] for c in ADDRESS_COLUMNS if cells.get(c)}
+        if address:
+            address.setdefault("country_code", cells.get("country_code", ""))
+            payload["address"] = address
+        for column in LIST_COLUMNS:
+            if cells.get(column):
+                payload[column] = _split_list(cells[column])
+        documents: dict[str, Path] = {}
+        for key in self.layout.document_keys:
+            cell = cells.get(DOCUMENT_PREFIX + key, "")
+            if not cell:
+                continue
+            checked = self.documents.check(cell)
+            if isinstance(checked, str):
+                error(DOCUMENT_PREFIX + key, checked)
+            else:
+                documents[key] = checked
+        payload["documents"] = documents
+        payload["values"] = {
+            key: cells[VALUE_PREFIX + key] for key in self.layout.value_keys if cells.get(VALUE_PREFIX + key)
+        }
+
+        request: OnboardingRequest | None = None
+        try:
+            request = OnboardingRequest.model_validate(payload)
+        except ValidationError as exc:
+            reported = {error.column for error in errors}
+            for column, reason in _translate(exc, payload):
+                if column in reported:  # "required, the cell is empty" already says it
+                    continue
+                if column == "address_country_code" and not cells.get(column) and "country_code" in reported:
+                    continue  # defaulted from country_code, whose error says it all
+                reported.add(column)
+                error(column, reason)
+        if request is not None and not errors:
+            conflict = self._conflict(row_number, request)
+            if conflict is not None:
+                column, reason = conflict
+                error(column, reason)
+        digest = row_digest(cells)
+        if errors:
+            order = {column: index for index, column in enumerate(self.layout.columns)}
+            errors.sort(key=lambda item: order.get(item.column, len(order)))
+            return ParsedRow(row_number, customer_reference, None, tuple(errors), digest)
+        return ParsedRow(row_number, customer_reference, request, (), digest)
+
+    def _conflict(self, row_number: int, request: OnboardingRequest) -> tuple[str, str] | None:
+        key = request.key
+        identity = (key.customer_reference, key.country_code, key.phone_number_type, key.action)
+        digest = _shared_digest(request, self._shared_columns)
+        first = self._seen.setdefault(identity, (row_number, digest))
+        if first[1] == digest:
+            return None
+        n = len(self._shared_columns)
+        mine, theirs = struct.unpack(f"{n}q", digest), struct.unpack(f"{n}q", first[1])
+        differing = [
+            column for column, a, b in zip(self._shared_columns, mine, theirs, strict=True) if a != b
+        ]
+        verb = "differs" if len(differing) == 1 else "differ"
+        return (
+            differing[0],
+            f"conflicts with row {first[0]}, the same onboarding ({_describe(key)}): "
+            f"{', '.join(differing)} {verb}; rows of one onboarding share one address and one "
+            "requirement group, so their address, doc_* and value_* cells must agree",
+        )
+
+
+def row_digest(cells: Mapping[str, str]) -> str:
+    """A short, order-independent hash of a row's non-empty cells."""
+    content = "\x1f".join(f"{column}\x1e{value}" for column, value in sorted(cells.items()) if value)
+    return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+def _describe(key: OnboardingKey) -> str:
+    return f"{key.customer_reference} {key.country_code} {key.phone_number_type} {key.action}"
+
+
+def _translate(exc: ValidationError, payload: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """pydantic's errors as (CSV column, what was expected)."""
+    for item in exc.errors(include_url=False, include_input=False):
+        loc = item["loc"]
+        message = str(item["msg"]).removeprefix("Value error, ")
+        kind = item["type"]
+        head = str(loc[0]) if loc else ""
+        if not loc:
+            # The only model-level rule: the address must be in the onboarding's country.
+            yield "address_country_code", message
+            continue
+        if head == "address" and len(loc) > 1:
+            column = f"address_{loc[1]}"
+            if kind == "missing":
+                yield column, "required when any address_* cell of the row is filled, the cell is empty"
+                continue
+        elif head in LIST_COLUMNS and len(loc) > 1 and isinstance(loc[1], int):
+            column = head
+            message = f"item {loc[1] + 1}: {message}"
+        elif head in ("documents", "values"):
+            column = DOCUMENT_PREFIX if head == "documents" else VALUE_PREFIX
+            column += str(loc[1]) if len(loc) > 1 else "*"
+        else:
+            column = head
+        if kind == "literal_error":
+            value = str(payload.get(head, ""))
+            message = f"expected one of {item.get('ctx', {}).get('expected', '')}, got {_quote(value)}"
+        elif kind == "string_too_long":
+            message = f"at most {item.get('ctx', {}).get('max_length')} characters"
+        yield column, message
+
+
+def iter_rows(
+    csv_path: Path,
+    *,
+    base_dir: Path | None = None,
+    max_document_bytes: int = 20 * 1024 * 1024,
+    chunk_size: int = 2000,
+) -> Iterator[ParsedRow]:
+    """Every data row of ``csv_path``, validated, in file order; reads ``chunk_size`` rows at a time.
+
+    Raises :class:`CSVFormatError` for problems of the file as a whole: from the header at once, for a
+    malformed line or bad encoding further down when the reader reaches it, and when there are no data rows.
+    ``base_dir`` confines document paths (default: the CSV's folder).
+    """
+    layout = read_layout(csv_path)
+    validator = RowValidator(layout, DocumentChecker(base_dir or csv_path.parent, max_document_bytes))
+    first_data_row = layout.header_row + 1
+    seen_rows = 0
+    for chunk in _chunks(csv_path, layout, chunk_size):
+        for offset, record in enumerate(chunk.itertuples(index=False, name=None)):
+            cells = {column: str(value).strip() for column, value in zip(layout.columns, record, strict=True)}
+            if not any(cells.values()):
+                continue  # a blank line or a row of empty cells
+            seen_rows += 1
+            yield validator.validate(first_data_row + int(chunk.index[offset]), cells)
+    if seen_rows == 0:
+        raise CSVFormatError(f"{csv_path}: no data rows below the header (row {layout.header_row})")
+
+
+def _chunks(csv_path: Path, layout: CsvLayout, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """The data rows as DataFrames of ``chunk_size`` rows, every cell a string; malformed lines raise."""
+
+    def strictly(step: Callable[[], T]) -> T:
+        # pandas only warns when a row has more cells than the header (and drops them): refuse instead.
+        # The filter is set around each read, never across a ``yield``.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return step()
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+            raise CSVFormatError(
+                f"{csv_path}: cannot be read as CSV: {exc}. Every row needs as many cells as the header; a "
+                "cell containing a comma, quote or line break must be quoted"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise CSVFormatError(
+                f"{csv_path}: not UTF-8 text (byte {exc.start}): save it as 'CSV UTF-8 (comma delimited)'"
+            ) from None
+
+    reader = strictly(
+        lambda: pd.read_csv(
+            csv_path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            skiprows=layout.comment_lines,
+            header=0,
+            index_col=False,
+            encoding=ENCODING,
+            chunksize=chunk_size,
+            engine="c",
+        )
+    )
+    with reader:
+        while (chunk := strictly(lambda: next(reader, None))) is not None:
+            yield chunk
+
+
+def count_rows(csv_path: Path) -> int:
+    """Data records of the file (blank lines included), without validating them: for progress bars."""
+    layout = read_layout(csv_path)
+    total = 0
+    with pd.read_csv(
+        csv_path,
+        dtype=str,
+        usecols=[0],
+        keep_default_na=False,
+        na_filter=False,
+        skiprows=layout.comment_lines,
+        encoding=ENCODING,
+        chunksize=50_000,
+    ) as reader:
+        for chunk in reader:
+            total += len(chunk)
+    return total
+
+
+__all__ = [
+    "ADDRESS_COLUMNS",
+    "DOCUMENT_PREFIX",
+    "FIXED_COLUMNS",
+    "LIST_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "VALUE_PREFIX",
+    "CSVFormatError",
+    "CsvLayout",
+    "DocumentChecker",
+    "ParsedRow",
+    "RowError",
+    "RowValidator",
+    "count_rows",
+    "iter_rows",
+    "read_layout",
+    "row_digest",
+    "sniff_content_type",
+]
