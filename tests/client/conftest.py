@@ -1,0 +1,136 @@
+"""Fixtures for the client tests: MockTransport-backed clients and a Prism mock server for contract tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from telnyx_compliance import AsyncTelnyx, Telnyx
+
+REPO = Path(__file__).resolve().parents[2]
+PRISM = REPO / "tools" / "prism" / "node_modules" / ".bin" / "prism"
+API_KEY = "KEY-super-secret-0123456789"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """A MockTransport handler that answers from a script and records every request and every retry wait."""
+
+    def __init__(self, *responses: httpx.Response | Exception | Handler) -> None:
+        self.script = list(responses)
+        self.requests: list[httpx.Request] = []
+        self.waits: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        request.read()
+        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        if isinstance(step, Exception):
+            raise step
+        if isinstance(step, httpx.Response):
+            return step
+        return step(request)
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def async_client_for() -> Iterator[Callable[..., AsyncTelnyx]]:
+    def make(recorder: Recorder, **options: Any) -> AsyncTelnyx:
+        client = AsyncTelnyx(
+            api_key=API_KEY,
+            base_url="https://api.test/v2",
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(recorder)),
+            **options,
+        )
+        client._sleep = recorder.async_sleep
+        return client
+
+    yield make
+
+
+@pytest.fixture
+def sync_client_for() -> Iterator[Callable[..., Telnyx]]:
+    def make(recorder: Recorder, **options: Any) -> Telnyx:
+        client = Telnyx(
+            api_key=API_KEY,
+            base_url="https://api.test/v2",
+            http_client=httpx.Client(transport=httpx.MockTransport(recorder)),
+            **options,
+        )
+        client._sleep = recorder.sleep
+        return client
+
+    yield make
+
+
+def spec_path() -> Path:
+    configured = os.environ.get("TELNYX_OPENAPI_SPEC")
+    if configured:
+        return Path(configured)
+    return REPO.parent / "shared" / "telnyx-openapi" / "numbers-compliance.openapi.yml"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def prism_url() -> Iterator[str]:
+    """Start Prism (installing it from tools/prism's lockfile when missing) and yield its base URL."""
+    spec = spec_path()
+    if not spec.exists():
+        pytest.fail(f"OpenAPI spec not found at {spec}; set TELNYX_OPENAPI_SPEC")
+    if not PRISM.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is needed to install Prism (tools/prism)")
+        subprocess.run(
+            [npm, "ci", "--prefix", str(REPO / "tools" / "prism"), "--no-audit", "--no-fund", "--loglevel=error"],
+            check=True,
+        )
+    port = _free_port()
+    log = (REPO / ".pytest_cache").resolve()
+    log.mkdir(exist_ok=True)
+    with open(log / "prism-client-contract.log", "wb") as output:
+        process = subprocess.Popen(
+            [str(PRISM), "mock", "--errors", "-p", str(port), "-h", "127.0.0.1", str(spec)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"Prism exited with {process.returncode}; see {log / 'prism-client-contract.log'}")
+                try:
+                    httpx.get(f"{url}/verified_numbers", headers={"Authorization": "Bearer probe"}, timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        pytest.fail("Prism did not start within 60 s")
+                    time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
