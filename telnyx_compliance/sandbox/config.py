@@ -1,0 +1,75 @@
+"""Sandbox settings: CLI flags and ``SANDBOX_*`` environment variables end up in one ``SandboxConfig``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Knobs ``PATCH /_sandbox/config`` (and ``SandboxServer.configure``) may change while the sandbox runs.
+RUNTIME_KNOBS = frozenset(
+    {
+        "latency_ms",
+        "latency_jitter_ms",
+        "rate_limit",
+        "rate_limit_burst",
+        "throttle_rate",
+        "retry_after",
+        "error_rate",
+        "drop_rate",
+        "lost_response_rate",
+        "approve_after",
+        "group_ttl",
+        "document_ttl",
+        "verification_code_ttl",
+        "download_link_ttl",
+    }
+)
+
+
+class SandboxConfig(BaseSettings):
+    """Behaviour and fault knobs of the local Telnyx sandbox (env prefix ``SANDBOX_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDBOX_", extra="ignore", validate_assignment=True)
+
+    seed: int = Field(default=0, description="Seeds ids, verification codes and fault draws.")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Accepted Bearer keys (comma separated); empty accepts any key."
+    )
+    latency_ms: float = Field(default=0.0, ge=0, description="Mean added latency per /v2 request (ms).")
+    latency_jitter_ms: float = Field(default=0.0, ge=0, description="Standard deviation of the latency (ms).")
+    rate_limit: float = Field(default=0.0, ge=0, description="Token bucket, requests per second; 0 = off.")
+    rate_limit_burst: float | None = Field(
+        default=None, gt=0, description="Bucket size (default: rate_limit)."
+    )
+    throttle_rate: float = Field(default=0.0, ge=0, le=1, description="Share of requests answered 429.")
+    retry_after: float = Field(default=1.0, ge=0, description="Retry-After (s) sent with throttled 429s.")
+    error_rate: float = Field(default=0.0, ge=0, le=1, description="Share of requests answered 5xx.")
+    drop_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share of connections closed before handling."
+    )
+    lost_response_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share of requests handled whose response is then lost."
+    )
+    approve_after: float = Field(default=2.0, ge=0, description="Review time of groups and documents (s).")
+    group_ttl: float = Field(
+        default=0.0, ge=0, description="Approved groups expire after this (s); 0 = never."
+    )
+    document_ttl: float = Field(default=1800.0, gt=0, description="Unlinked documents are deleted after (s).")
+    verification_code_ttl: float = Field(
+        default=600.0, gt=0, description="Verification codes expire after (s)."
+    )
+    download_link_ttl: float = Field(default=300.0, gt=0, description="download_link URLs work for (s).")
+    persist_path: str | None = Field(default=None, description="SQLite file keeping state across restarts.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    def knobs(self) -> dict[str, Any]:
+        """The run-time adjustable knobs and their current values."""
+        return {name: getattr(self, name) for name in sorted(RUNTIME_KNOBS)}
