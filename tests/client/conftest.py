@@ -13,39 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from _client_helpers import API_KEY, Recorder
 
 from telnyx_compliance import AsyncTelnyx, Telnyx
 
 REPO = Path(__file__).resolve().parents[2]
 PRISM = REPO / "tools" / "prism" / "node_modules" / ".bin" / "prism"
-API_KEY = "KEY-super-secret-0123456789"
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class Recorder:
-    """A MockTransport handler that answers from a script and records every request and every retry wait."""
-
-    def __init__(self, *responses: httpx.Response | Exception | Handler) -> None:
-        self.script = list(responses)
-        self.requests: list[httpx.Request] = []
-        self.waits: list[float] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        request.read()
-        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        if isinstance(step, Exception):
-            raise step
-        if isinstance(step, httpx.Response):
-            return step
-        return step(request)
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture
@@ -102,7 +75,15 @@ def prism_url() -> Iterator[str]:
         if npm is None:
             pytest.fail("npm is needed to install Prism (tools/prism)")
         subprocess.run(
-            [npm, "ci", "--prefix", str(REPO / "tools" / "prism"), "--no-audit", "--no-fund", "--loglevel=error"],
+            [
+                npm,
+                "ci",
+                "--prefix",
+                str(REPO / "tools" / "prism"),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ],
             check=True,
         )
     port = _free_port()
@@ -119,7 +100,9 @@ def prism_url() -> Iterator[str]:
             deadline = time.monotonic() + 60
             while True:
                 if process.poll() is not None:
-                    pytest.fail(f"Prism exited with {process.returncode}; see {log / 'prism-client-contract.log'}")
+                    pytest.fail(
+                        f"Prism exited with {process.returncode}; see {log / 'prism-client-contract.log'}"
+                    )
                 try:
                     httpx.get(f"{url}/verified_numbers", headers={"Authorization": "Bearer probe"}, timeout=1)
                     break

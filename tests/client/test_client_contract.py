@@ -47,7 +47,9 @@ async def test_bundle_pricing(client: AsyncTelnyx) -> None:
 
 async def test_documents(client: AsyncTelnyx) -> None:
     links = await client.document_links.list(
-        filter={"linked_record_type": "porting_order", "linked_resource_id": UUID}, page_number=1, page_size=10
+        filter={"linked_record_type": "porting_order", "linked_resource_id": UUID},
+        page_number=1,
+        page_size=10,
     )
     assert isinstance(links.data[0], models.DocServiceDocumentLink)
 
@@ -64,7 +66,9 @@ async def test_documents(client: AsyncTelnyx) -> None:
     assert isinstance(page.data[0], models.DocServiceDocument)
     await client.documents.list(filter={"customer_reference": {"eq": "tc-a"}}).first_page()
 
-    uploaded = await client.documents.upload(file=b"%PDF-1.4 test", filename="proof.pdf", customer_reference="tc-a")
+    uploaded = await client.documents.upload(
+        file=b"%PDF-1.4 test", filename="proof.pdf", customer_reference="tc-a"
+    )
     assert isinstance(uploaded, models.DocumentUploadResponse) and uploaded.data is not None
     uploaded_json = await client.documents.upload_json(
         document={"file": b"%PDF-1.4 test", "filename": "proof.pdf", "customer_reference": "tc-a"}
@@ -114,7 +118,12 @@ async def test_number_orders(client: AsyncTelnyx) -> None:
     assert isinstance(updated, models.NumberOrderUpdateResponse)
 
     subs = await client.sub_number_orders.list(
-        filter={"order_request_id": UUID, "country_code": "DE", "phone_number_type": "local", "status": "pending"}
+        filter={
+            "order_request_id": UUID,
+            "country_code": "DE",
+            "phone_number_type": "local",
+            "status": "pending",
+        }
     )
     assert isinstance(subs, models.SubNumberOrderListResponse) and subs.data
     sub = await client.sub_number_orders.retrieve(UUID, filter={"include_phone_numbers": True})
@@ -135,7 +144,9 @@ async def test_number_orders(client: AsyncTelnyx) -> None:
         UUID, regulatory_requirements=[{"requirement_id": UUID, "field_value": "v"}]
     )
     assert isinstance(requirements, models.NumberOrderPhoneNumberUpdateRequirementsResponse)
-    number_group = await client.number_order_phone_numbers.update_requirement_group(UUID, requirement_group_id=UUID)
+    number_group = await client.number_order_phone_numbers.update_requirement_group(
+        UUID, requirement_group_id=UUID
+    )
     assert isinstance(number_group, models.NumberOrderPhoneNumberUpdateRequirementGroupResponse)
 
 
@@ -171,7 +182,12 @@ async def test_requirement_groups(client: AsyncTelnyx) -> None:
     )
     assert isinstance(group, models.RequirementGroup)
     groups = await client.requirement_groups.list(
-        filter={"customer_reference": "tc-acme", "country_code": "DE", "status": "approved", "action": "ordering"}
+        filter={
+            "customer_reference": "tc-acme",
+            "country_code": "DE",
+            "status": "approved",
+            "action": "ordering",
+        }
     )
     assert isinstance(groups, list) and all(isinstance(item, models.RequirementGroup) for item in groups)
     assert isinstance(await client.requirement_groups.retrieve(UUID), models.RequirementGroup)
@@ -210,12 +226,16 @@ async def test_user_addresses(client: AsyncTelnyx) -> None:
 async def test_verified_numbers(client: AsyncTelnyx) -> None:
     created = await client.verified_numbers.create(phone_number=PHONE, verification_method="sms")
     assert isinstance(created, models.VerifiedNumberCreateResponse) and created.phone_number
-    call = await client.verified_numbers.create(phone_number=PHONE, verification_method="call", extension="ww243w1")
+    call = await client.verified_numbers.create(
+        phone_number=PHONE, verification_method="call", extension="ww243w1"
+    )
     assert call.verification_method
     page = await client.verified_numbers.list(page_number=1, page_size=25)
     assert isinstance(page.data[0], models.VerifiedNumber)
     assert isinstance(await client.verified_numbers.retrieve(PHONE), models.VerifiedNumberDataWrapper)
-    verified = await client.verified_numbers.actions.submit_verification_code(PHONE, verification_code="123456")
+    verified = await client.verified_numbers.actions.submit_verification_code(
+        PHONE, verification_code="123456"
+    )
     assert isinstance(verified, models.VerifiedNumberDataWrapper)
     assert isinstance(await client.verified_numbers.delete(PHONE), models.VerifiedNumberDataWrapper)
 
@@ -242,11 +262,18 @@ def test_sync_client_against_prism(prism_url: str) -> None:
     with Telnyx(api_key="contract-key", base_url=prism_url, max_retries=0) as client:
         page = client.documents.list(filter={"customer_reference": {"eq": "tc-a"}}, page_size=10).first_page()
         assert isinstance(page, Page) and isinstance(page.data[0], models.DocServiceDocument)
-        group = client.requirement_groups.create(action="ordering", country_code="DE", phone_number_type="local")
+        group = client.requirement_groups.create(
+            action="ordering", country_code="DE", phone_number_type="local"
+        )
         assert isinstance(group, models.RequirementGroup)
         assert isinstance(client.requirement_groups.list(), list)
         address = client.user_addresses.create(
-            first_name="A", last_name="B", business_name="C", street_address="D 1", locality="E", country_code="DE"
+            first_name="A",
+            last_name="B",
+            business_name="C",
+            street_address="D 1",
+            locality="E",
+            country_code="DE",
         )
         assert address.data is not None
         assert client.verified_numbers.retrieve(PHONE).data is not None
