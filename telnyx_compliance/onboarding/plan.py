@@ -126,10 +126,13 @@ class PlanProblem(BaseModel):
     kind: FieldKind
     expected: str
     got: str | None = None
+    source: str | None = None  # the input field when it is not a requirement value (e.g. phone_numbers)
 
     @property
     def column(self) -> str:
         """The CSV column this value comes from (``configs/mappings/requirements.yaml`` conventions)."""
+        if self.source is not None:
+            return self.source
         if self.kind == "address":
             return "address_*"
         return f"doc_{self.key}" if self.kind == "document" else f"value_{self.key}"

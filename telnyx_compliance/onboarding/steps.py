@@ -1,0 +1,869 @@
+"""The onboarding steps over ``AsyncTelnyx``, each idempotent: look up by ``customer_reference``, then create.
+
+Rerunning any step, or the whole of :func:`onboard`, after a crash or a retry finds what an earlier attempt
+created and carries on from there; nothing is created twice. Steps in order::
+
+    lookup_requirements -> build_plan -> ensure_address -> ensure_documents -> ensure_requirement_group
+    -> submit_requirement_group -> poll_approval -> ensure_number_order -> attach_requirement_group
+
+:func:`onboard` chains them for one request without Prefect (the bulk runner calls it per row); ``tasks/``
+wraps each step in a Prefect task and ``flows/onboard_customer.py`` chains those.
+
+Pending hand-over: when :func:`poll_approval` gives up, the group stays ``pending-approval`` and the number
+order (if any) is placed but not attached. The reconcile flow finds our pending groups by reference
+(``references.is_group_reference`` on ``requirement_groups.list(filter={"status": "pending-approval"})``),
+the orders waiting for each by reference prefix (``references.order_reference_prefix_for_group``), and any
+orders given by id in the request from the result's :class:`~telnyx_compliance.onboarding.results.HandOver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
+
+from pydantic import BaseModel, ConfigDict
+
+from configs.settings import PipelineSettings
+from telnyx_compliance._client import AsyncTelnyx
+from telnyx_compliance._exceptions import APIError, NotFoundError
+from telnyx_compliance.models.documents import DocServiceDocument
+from telnyx_compliance.models.requirement_groups import RequirementGroup
+from telnyx_compliance.onboarding.mapping import RequirementMapping
+from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanError, PlanItem, PlanProblem, build_plan
+from telnyx_compliance.onboarding.request import Action, OnboardingKey, OnboardingRequest, PhoneNumberType
+from telnyx_compliance.onboarding.requirements import RequirementSpec
+from telnyx_compliance.onboarding.results import (
+    AttachedOrder,
+    HandOver,
+    OnboardingResult,
+    OnboardingStatus,
+    RequirementOutcome,
+    StepEvent,
+    StepOutcome,
+    UploadedDocument,
+)
+
+__all__ = [
+    "DocumentIntegrityError",
+    "EnsuredAddress",
+    "EnsuredGroup",
+    "EnsuredOrder",
+    "GroupSnapshot",
+    "OnStep",
+    "OnboardingError",
+    "RequirementReview",
+    "UnknownMarketError",
+    "attach_requirement_group",
+    "build_result",
+    "check_phone_numbers",
+    "discard_unlinked_documents",
+    "ensure_address",
+    "ensure_documents",
+    "ensure_number_order",
+    "ensure_requirement_group",
+    "group_values",
+    "lookup_all_requirements",
+    "lookup_requirements",
+    "lookup_requirements_for_numbers",
+    "onboard",
+    "plan_request",
+    "poll_approval",
+    "submit_requirement_group",
+]
+
+#: Called after every step with what it did; may be async. An exception it raises stops the onboarding.
+OnStep = Callable[[StepEvent], Awaitable[None] | None]
+
+PENDING = "pending-approval"
+FINAL_GROUP_STATUSES = frozenset({"approved", "declined", "expired"})
+#: Extra fields a reviewer's reason may come in (the spec has none; Telnyx and the sandbox add one).
+_REASON_FIELDS = ("reason", "decline_reason", "status_reason", "rejection_reason", "comment", "notes")
+_PAGE_SIZE = 250
+
+
+class OnboardingError(Exception):
+    """An onboarding cannot go on for a reason an operator can act on."""
+
+
+class UnknownMarketError(OnboardingError):
+    """Telnyx lists no requirements for this country, number type and action."""
+
+
+class DocumentIntegrityError(OnboardingError):
+    """Telnyx stored a document whose sha256 differs from the local file."""
+
+
+# -- snapshots of API objects (small, serialisable: Prefect task results and the bulk runner pass them) ------
+
+
+class RequirementReview(BaseModel):
+    """One requirement value in a group, with the reviewer's status and reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requirement_id: str
+    field_type: str | None = None
+    field_value: str | None = None
+    status: str | None = None
+    reason: str | None = None
+
+
+class GroupSnapshot(BaseModel):
+    """A requirement group as last seen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer_reference: str | None = None
+    status: str | None = None
+    requirements: tuple[RequirementReview, ...] = ()
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {r.requirement_id: r.field_value for r in self.requirements if r.field_value is not None}
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_GROUP_STATUSES
+
+    @classmethod
+    def from_api(cls, group: RequirementGroup) -> GroupSnapshot:
+        if not group.id:
+            raise OnboardingError("Telnyx returned a requirement group without an id")
+        reviews = []
+        for requirement in group.regulatory_requirements or []:
+            if not requirement.requirement_id:
+                continue
+            extra = requirement.model_extra or {}
+            reason = next((str(extra[name]) for name in _REASON_FIELDS if extra.get(name)), None)
+            reviews.append(
+                RequirementReview(
+                    requirement_id=requirement.requirement_id,
+                    field_type=requirement.field_type,
+                    field_value=requirement.field_value,
+                    status=requirement.status,
+                    reason=reason,
+                )
+            )
+        return cls(
+            id=group.id,
+            customer_reference=group.customer_reference,
+            status=group.status,
+            requirements=tuple(reviews),
+        )
+
+
+class EnsuredAddress(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer_reference: str
+    outcome: StepOutcome
+
+
+class EnsuredGroup(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    group: GroupSnapshot
+    outcome: StepOutcome
+
+
+class EnsuredOrder(BaseModel):
+    """The number order placed for the plan's phone numbers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer_reference: str
+    sub_number_order_ids: tuple[str, ...] = ()
+    outcome: StepOutcome
+
+
+# -- requirements ----------------------------------------------------------------------------------
+
+
+async def lookup_requirements(client: AsyncTelnyx, key: OnboardingKey) -> list[RequirementSpec]:
+    """The market's requirements (``/regulatory_requirements`` by country, number type and action)."""
+    response = await client.regulatory_requirements.retrieve(
+        filter={
+            "country_code": key.country_code,
+            "phone_number_type": key.phone_number_type,
+            "action": key.action,
+        }
+    )
+    for market in response.data or []:
+        same_market = (
+            (market.country_code or key.country_code).upper() == key.country_code
+            and (market.phone_number_type or key.phone_number_type) == key.phone_number_type
+            and (market.action or key.action) == key.action
+        )
+        if same_market:
+            return [RequirementSpec.from_api(item) for item in market.regulatory_requirements or []]
+    raise UnknownMarketError(
+        f"Telnyx lists no requirements for {key.country_code} {key.phone_number_type} numbers ({key.action})"
+    )
+
+
+class NumberRequirements(BaseModel):
+    """What Telnyx says about one phone number: its country, type and requirements."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phone_number: str
+    country_code: str | None = None
+    phone_number_type: str | None = None
+    requirements: tuple[RequirementSpec, ...] = ()
+
+
+async def lookup_requirements_for_numbers(
+    client: AsyncTelnyx, phone_numbers: Sequence[str]
+) -> list[NumberRequirements]:
+    """Requirements per phone number (``/phone_numbers_regulatory_requirements``), one call for all."""
+    if not phone_numbers:
+        return []
+    response = await client.phone_numbers_regulatory_requirements.retrieve(
+        filter={"phone_number": ",".join(phone_numbers)}
+    )
+    found: list[NumberRequirements] = []
+    for entry in response.data or []:
+        country = next(
+            (r.region_name for r in entry.region_information or [] if r.region_type == "country_code"), None
+        )
+        specs = tuple(
+            RequirementSpec.from_api(
+                {
+                    "id": item.id,
+                    "name": item.label or "",
+                    "field_type": item.field_type,
+                    "description": item.description,
+                    "example": item.example,
+                }
+            )
+            for item in entry.regulatory_requirements or []
+            if item.id and item.field_type
+        )
+        found.append(
+            NumberRequirements(
+                phone_number=entry.phone_number or "",
+                country_code=country,
+                phone_number_type=entry.phone_number_type,
+                requirements=specs,
+            )
+        )
+    return found
+
+
+def check_phone_numbers(
+    key: OnboardingKey, requested: Sequence[str], numbers: Sequence[NumberRequirements]
+) -> list[PlanProblem]:
+    """A problem per requested number that is not of the onboarding's country and type."""
+    by_number = {entry.phone_number: entry for entry in numbers}
+    problems = []
+    for phone_number in requested:
+        entry = by_number.get(phone_number)
+        got = None if entry is None else f"{phone_number} ({entry.phone_number_type}, {entry.country_code})"
+        if (
+            entry is None
+            or (entry.country_code or key.country_code).upper() != key.country_code
+            or (entry.phone_number_type or key.phone_number_type) != key.phone_number_type
+        ):
+            problems.append(
+                PlanProblem(
+                    requirement_id="phone_numbers",
+                    requirement_name="Phone number",
+                    key="phone_numbers",
+                    kind="textual",
+                    expected=f"a {key.phone_number_type} number in {key.country_code}",
+                    got=got or f"{phone_number} (unknown to Telnyx)",
+                    source="phone_numbers",
+                )
+            )
+    return problems
+
+
+def merge_requirements(
+    market: Sequence[RequirementSpec], numbers: Iterable[NumberRequirements]
+) -> list[RequirementSpec]:
+    """The market's requirements plus any a specific number adds (by id, market definitions win)."""
+    merged = {spec.id: spec for spec in market}
+    for entry in numbers:
+        for spec in entry.requirements:
+            merged.setdefault(spec.id, spec)
+    return list(merged.values())
+
+
+async def lookup_all_requirements(
+    client: AsyncTelnyx, request: OnboardingRequest
+) -> tuple[list[RequirementSpec], list[PlanProblem]]:
+    """The market's requirements, plus those of the requested numbers and a problem per number that does
+    not belong to the market (one extra call, only when the request orders numbers)."""
+    requirements = await lookup_requirements(client, request.key)
+    if not request.phone_numbers:
+        return requirements, []
+    numbers = await lookup_requirements_for_numbers(client, request.phone_numbers)
+    problems = check_phone_numbers(request.key, request.phone_numbers, numbers)
+    return merge_requirements(requirements, numbers), problems
+
+
+def plan_request(
+    request: OnboardingRequest,
+    requirements: Sequence[RequirementSpec],
+    number_problems: Sequence[PlanProblem] = (),
+    *,
+    mapping: RequirementMapping | None = None,
+    settings: PipelineSettings | None = None,
+) -> OnboardingPlan:
+    """:func:`~telnyx_compliance.onboarding.plan.build_plan` with the pipeline's settings, also failing on
+    ``number_problems``: one :class:`PlanError` naming every problem."""
+    settings = settings or PipelineSettings()
+    try:
+        plan = build_plan(
+            request,
+            requirements,
+            mapping,
+            max_document_bytes=settings.max_document_bytes,
+            reference_prefix=settings.reference_prefix,
+        )
+    except PlanError as error:
+        raise PlanError(request.key, (*error.problems, *number_problems)) from None
+    if number_problems:
+        raise PlanError(request.key, number_problems)
+    return plan
+
+
+# -- address and documents -------------------------------------------------------------------------
+
+
+async def ensure_address(client: AsyncTelnyx, plan: OnboardingPlan) -> EnsuredAddress:
+    """Reuse the user address with the plan's reference, or create it."""
+    if plan.address is None:
+        raise OnboardingError("the plan has no address requirement")
+    reference = plan.address.reference
+    page = await client.user_addresses.list(
+        filter={"customer_reference": {"eq": reference}}, page_size=_PAGE_SIZE
+    )
+    for address in page.data:
+        if address.customer_reference == reference and address.id:
+            return EnsuredAddress(id=address.id, customer_reference=reference, outcome="reused")
+    fields = plan.address.address.model_dump(exclude_none=True)
+    created = await client.user_addresses.create(customer_reference=reference, **fields)
+    if created.data is None or not created.data.id:
+        raise OnboardingError("Telnyx created a user address without returning its id")
+    return EnsuredAddress(id=created.data.id, customer_reference=reference, outcome="created")
+
+
+async def ensure_documents(
+    client: AsyncTelnyx,
+    plan: OnboardingPlan,
+    *,
+    on_upload: Callable[[UploadedDocument], None] | None = None,
+) -> list[UploadedDocument]:
+    """Reuse each document uploaded under its reference (same sha256), or upload it and verify the sha256.
+
+    ``on_upload`` hears about every document this call uploaded as soon as it exists, so a caller can
+    delete it again if a later step fails (see :func:`discard_unlinked_documents`).
+    """
+    items = plan.documents
+    if not items:
+        return []
+    references = [item.document.reference for item in items if item.document is not None]
+    existing: dict[str, DocServiceDocument] = {}
+    async for listed in client.documents.list(
+        filter={"customer_reference": {"in": references}}, page_size=_PAGE_SIZE
+    ):
+        if listed.customer_reference in references and listed.id:
+            existing.setdefault(listed.customer_reference, listed)
+
+    uploaded: list[UploadedDocument] = []
+    for item in items:
+        planned = item.document
+        assert planned is not None
+        found = existing.get(planned.reference)
+        if found is not None and found.sha256 == planned.sha256:
+            uploaded.append(_uploaded(item, found, created=False))
+            continue
+        if found is not None:
+            raise DocumentIntegrityError(
+                f"document {found.id} ({planned.reference}) has sha256 {found.sha256}, "
+                f"but {planned.filename} has {planned.sha256}"
+            )
+        response = await client.documents.upload(
+            file=planned.path,
+            customer_reference=planned.reference,
+            filename=planned.filename,
+            find_existing=_document_finder(client, planned.reference, planned.sha256),
+        )
+        document = response.data
+        if document is None or not document.id:
+            raise OnboardingError(f"Telnyx accepted {planned.filename} without returning a document id")
+        record = _uploaded(item, document, created=True)
+        if on_upload is not None:
+            on_upload(record)
+        if document.sha256 != planned.sha256:
+            await _delete_quietly(client, document.id)
+            raise DocumentIntegrityError(
+                f"Telnyx stored {planned.filename} with sha256 {document.sha256}; "
+                f"the file has {planned.sha256}"
+            )
+        uploaded.append(record)
+    return uploaded
+
+
+def _uploaded(item: PlanItem, document: DocServiceDocument, *, created: bool) -> UploadedDocument:
+    assert item.document is not None and document.id is not None
+    return UploadedDocument(
+        requirement_id=item.requirement.id,
+        document_id=document.id,
+        filename=item.document.filename,
+        sha256=item.document.sha256,
+        customer_reference=item.document.reference,
+        created=created,
+    )
+
+
+def _document_finder(client: AsyncTelnyx, reference: str, sha256: str) -> Callable[[], Awaitable[Any]]:
+    """After an upload with an unknown outcome: the document stored under ``reference`` with this content."""
+
+    async def find_existing() -> Any:
+        from telnyx_compliance.models.documents import DocumentUploadResponse
+
+        page = await client.documents.list(
+            filter={"customer_reference": {"eq": reference}}, page_size=_PAGE_SIZE
+        )
+        for document in page.data:
+            if document.customer_reference == reference and document.sha256 == sha256:
+                return DocumentUploadResponse(data=document)
+        return None
+
+    return find_existing
+
+
+async def _delete_quietly(client: AsyncTelnyx, document_id: str) -> bool:
+    try:
+        await client.documents.delete(document_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+async def discard_unlinked_documents(
+    client: AsyncTelnyx, document_ids: Iterable[str], *, linked_to: Iterable[str] = ()
+) -> list[str]:
+    """Delete the given documents unless linked (to ``linked_to`` resources, or refused by Telnyx as linked).
+
+    Used to roll back a failed onboarding before submission; returns the ids actually deleted.
+    """
+    linked: set[str] = set()
+    for resource_id in linked_to:
+        async for link in client.document_links.list(filter={"linked_resource_id": resource_id}):
+            if link.document_id:
+                linked.add(link.document_id)
+    deleted = []
+    for document_id in dict.fromkeys(document_ids):
+        if document_id in linked:
+            continue
+        try:
+            if await _delete_quietly(client, document_id):
+                deleted.append(document_id)
+        except APIError as error:
+            status = getattr(error, "status_code", None)
+            if status not in (400, 409, 422):  # the API refuses to delete a linked document
+                raise
+    return deleted
+
+
+# -- requirement group -----------------------------------------------------------------------------
+
+
+def group_values(
+    plan: OnboardingPlan, *, address_id: str | None, documents: Sequence[UploadedDocument]
+) -> dict[str, str]:
+    """requirement id -> field_value: the address id, the document id, or the text."""
+    document_ids = {document.requirement_id: document.document_id for document in documents}
+    values: dict[str, str] = {}
+    for item in plan.items:
+        if item.kind == "address":
+            if address_id is None:
+                raise OnboardingError(f"{item.requirement.name} needs the address, which was not created")
+            values[item.requirement.id] = address_id
+        elif item.kind == "document":
+            if item.requirement.id not in document_ids:
+                raise OnboardingError(f"{item.requirement.name} needs a document, which was not uploaded")
+            values[item.requirement.id] = document_ids[item.requirement.id]
+        else:
+            assert item.text is not None
+            values[item.requirement.id] = item.text
+    return values
+
+
+async def find_requirement_group(client: AsyncTelnyx, reference: str) -> RequirementGroup | None:
+    """The requirement group with this exact reference (the server filter ignores case)."""
+    groups = await client.requirement_groups.list(filter={"customer_reference": reference})
+    ours = [group for group in groups if group.customer_reference == reference]
+    ours.sort(key=lambda group: group.created_at or "")
+    return ours[0] if ours else None
+
+
+async def ensure_requirement_group(
+    client: AsyncTelnyx, plan: OnboardingPlan, values: Mapping[str, str]
+) -> EnsuredGroup:
+    """Create the group with every value, or PATCH only the values that changed since the last run."""
+    key = plan.key
+    existing = await find_requirement_group(client, plan.group_reference)
+    payload = [{"requirement_id": rid, "field_value": value} for rid, value in values.items()]
+    if existing is None:
+
+        async def find_existing() -> RequirementGroup | None:
+            return await find_requirement_group(client, plan.group_reference)
+
+        created = await client.requirement_groups.create(
+            country_code=key.country_code,
+            phone_number_type=cast(PhoneNumberType, key.phone_number_type),
+            action=cast(Action, key.action),
+            customer_reference=plan.group_reference,
+            regulatory_requirements=payload,
+            find_existing=find_existing,
+        )
+        return EnsuredGroup(group=GroupSnapshot.from_api(created), outcome="created")
+    snapshot = GroupSnapshot.from_api(existing)
+    current = snapshot.values
+    changed = [entry for entry in payload if current.get(entry["requirement_id"]) != entry["field_value"]]
+    if not changed:
+        return EnsuredGroup(group=snapshot, outcome="unchanged")
+    updated = await client.requirement_groups.update(snapshot.id, regulatory_requirements=changed)
+    return EnsuredGroup(group=GroupSnapshot.from_api(updated), outcome="updated")
+
+
+async def submit_requirement_group(
+    client: AsyncTelnyx, group: GroupSnapshot
+) -> tuple[GroupSnapshot, StepOutcome]:
+    """Submit for approval unless already pending or decided."""
+    if group.status == PENDING or group.is_final:
+        return group, "skipped"
+    submitted = await client.requirement_groups.submit_for_approval(group.id)
+    return GroupSnapshot.from_api(submitted), "updated"
+
+
+async def poll_approval(
+    client: AsyncTelnyx,
+    group_id: str,
+    *,
+    timeout: float,  # noqa: ASYNC109 - when to hand over (returns pending), not a cancellation timeout
+    interval: float = 2.0,
+    max_interval: float = 60.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> GroupSnapshot:
+    """Poll until the group is decided, waiting ``interval`` doubling up to ``max_interval``.
+
+    Returns the group still ``pending-approval`` when ``timeout`` seconds pass (hand it to reconcile).
+    """
+    deadline = clock() + timeout
+    delay = interval
+    while True:
+        group = GroupSnapshot.from_api(await client.requirement_groups.retrieve(group_id))
+        remaining = deadline - clock()
+        if group.status != PENDING or remaining <= 0:
+            return group
+        await sleep(min(delay, remaining))
+        delay = min(delay * 2, max_interval)
+
+
+# -- orders ----------------------------------------------------------------------------------------
+
+
+async def ensure_number_order(client: AsyncTelnyx, plan: OnboardingPlan) -> EnsuredOrder | None:
+    """Reuse the number order placed under the plan's order reference, or place it. None without numbers."""
+    if not plan.phone_numbers:
+        return None
+    reference = plan.order_reference
+    page = await client.number_orders.list(filter={"customer_reference": reference}, page_size=_PAGE_SIZE)
+    for order in page.data:
+        if order.customer_reference == reference and order.id:
+            return EnsuredOrder(
+                id=order.id,
+                customer_reference=reference,
+                sub_number_order_ids=tuple(order.sub_number_orders_ids or ()),
+                outcome="reused",
+            )
+    created = await client.number_orders.create(
+        phone_numbers=[{"phone_number": number} for number in plan.phone_numbers],
+        customer_reference=reference,
+    )
+    if created.data is None or not created.data.id:
+        raise OnboardingError("Telnyx placed a number order without returning its id")
+    return EnsuredOrder(
+        id=created.data.id,
+        customer_reference=reference,
+        sub_number_order_ids=tuple(created.data.sub_number_orders_ids or ()),
+        outcome="created",
+    )
+
+
+async def attach_requirement_group(
+    client: AsyncTelnyx,
+    group_id: str,
+    *,
+    sub_number_order_ids: Sequence[str] = (),
+    number_order_phone_number_ids: Sequence[str] = (),
+    document_ids: Sequence[str] = (),
+) -> list[AttachedOrder]:
+    """Attach the (approved) group to each order; report ``requirements_met`` and the documents linked.
+
+    Attaching is an assignment, so doing it again on a rerun changes nothing.
+    """
+    linked = await _linked_documents(client, [group_id]) if document_ids else set()
+    attached: list[AttachedOrder] = []
+    for sub_number_order_id in dict.fromkeys(sub_number_order_ids):
+        response = await client.sub_number_orders.update_requirement_group(
+            sub_number_order_id, requirement_group_id=group_id
+        )
+        met = response.data.requirements_met if response.data is not None else None
+        attached.append(
+            AttachedOrder(
+                kind="sub_number_order",
+                id=sub_number_order_id,
+                requirements_met=met,
+                linked_document_ids=tuple(d for d in document_ids if d in linked),
+            )
+        )
+    for phone_number_id in dict.fromkeys(number_order_phone_number_ids):
+        number = await client.number_order_phone_numbers.update_requirement_group(
+            phone_number_id, requirement_group_id=group_id
+        )
+        met = number.data.requirements_met if number.data is not None else None
+        attached.append(
+            AttachedOrder(
+                kind="number_order_phone_number",
+                id=phone_number_id,
+                requirements_met=met,
+                linked_document_ids=tuple(d for d in document_ids if d in linked),
+            )
+        )
+    return attached
+
+
+async def _linked_documents(client: AsyncTelnyx, resource_ids: Iterable[str]) -> set[str]:
+    linked: set[str] = set()
+    for resource_id in resource_ids:
+        async for link in client.document_links.list(filter={"linked_resource_id": resource_id}):
+            if link.document_id:
+                linked.add(link.document_id)
+    return linked
+
+
+# -- composite -------------------------------------------------------------------------------------
+
+
+def build_result(
+    plan: OnboardingPlan,
+    *,
+    address_id: str | None = None,
+    documents: Sequence[UploadedDocument] = (),
+    group: GroupSnapshot | None = None,
+    order: EnsuredOrder | None = None,
+    attached: Sequence[AttachedOrder] = (),
+    steps: Sequence[StepEvent] = (),
+    error: str | None = None,
+) -> OnboardingResult:
+    """The result for what the steps produced so far; status follows the group's status and ``error``."""
+    reviews = {review.requirement_id: review for review in group.requirements} if group is not None else {}
+    document_names = {document.requirement_id: document.filename for document in documents}
+    outcomes = []
+    for item in plan.items:
+        review = reviews.get(item.requirement.id)
+        if item.kind == "address":
+            value = address_id or "address"
+        elif item.kind == "document":
+            value = document_names.get(item.requirement.id, item.display_value())
+        else:
+            value = item.display_value()
+        outcomes.append(
+            RequirementOutcome(
+                requirement_id=item.requirement.id,
+                name=item.requirement.name,
+                key=item.key,
+                kind=item.kind,
+                value=value,
+                status=review.status if review else None,
+                reason=review.reason if review else None,
+            )
+        )
+    group_status = group.status if group is not None else None
+    status: OnboardingStatus
+    if error is not None:
+        status = "failed"
+    elif group_status in {"declined", "expired"}:
+        status = "declined"
+        error = f"requirement group {group_status}" + _reasons_suffix(outcomes)
+    elif group_status == PENDING:
+        status = "pending_approval"
+    elif group_status == "approved" or (group is None and not plan.items):
+        unmet = [order.id for order in attached if order.requirements_met is False]
+        linked = {document_id for order in attached for document_id in order.linked_document_ids}
+        unlinked = [d.document_id for d in documents if attached and d.document_id not in linked]
+        status = "failed" if unmet or unlinked else "completed"
+        if unmet:
+            error = f"requirements not met after attaching the group: {', '.join(unmet)}"
+        elif unlinked:
+            error = f"documents not linked to the requirement group: {', '.join(unlinked)}"
+    else:
+        status = "failed"
+        error = f"requirement group is {group_status or 'missing'}"
+    handover = None
+    if status == "pending_approval" and group is not None:
+        handover = HandOver(
+            requirement_group_id=group.id,
+            requirement_group_reference=plan.group_reference,
+            order_reference=order.customer_reference if order else None,
+            number_order_id=order.id if order else None,
+            sub_number_order_ids=tuple(order.sub_number_order_ids if order else ())
+            + plan.sub_number_order_ids,
+            number_order_phone_number_ids=plan.number_order_phone_number_ids,
+        )
+    return OnboardingResult(
+        customer_reference=plan.key.customer_reference,
+        country_code=plan.key.country_code,
+        phone_number_type=plan.key.phone_number_type,
+        action=plan.key.action,
+        status=status,
+        address_id=address_id,
+        documents=tuple(documents),
+        requirement_group_id=group.id if group else None,
+        requirement_group_reference=plan.group_reference if group else None,
+        requirement_group_status=group_status,
+        number_order_id=order.id if order else None,
+        attached_orders=tuple(attached),
+        requirements=tuple(outcomes),
+        handover=handover,
+        steps=tuple(steps),
+        error=error,
+    )
+
+
+def _reasons_suffix(outcomes: Sequence[RequirementOutcome]) -> str:
+    reasons = [f"{o.name}: {o.reason or o.status}" for o in outcomes if o.status in {"declined", "expired"}]
+    return f" ({'; '.join(reasons)})" if reasons else ""
+
+
+async def onboard(
+    client: AsyncTelnyx,
+    request: OnboardingRequest,
+    *,
+    mapping: RequirementMapping | None = None,
+    settings: PipelineSettings | None = None,
+    on_step: OnStep | None = None,
+) -> OnboardingResult:
+    """Take one request from nothing to an approved group attached to its orders; never raises for an
+    outcome an operator acts on (plan problems, API errors, declines): those come back as the result.
+
+    A failure before submission deletes the documents this call uploaded that are not linked.
+    ``on_step`` is told about each step (and can stop the run by raising, as tests do to simulate a crash).
+    """
+    settings = settings or PipelineSettings()
+    mapping = mapping or RequirementMapping.load()
+    key = request.key
+    events: list[StepEvent] = []
+
+    async def emit(step: str, outcome: StepOutcome, resource_id: str | None = None, detail: str = "") -> None:
+        event = StepEvent(step=step, outcome=outcome, resource_id=resource_id, detail=detail)
+        events.append(event)
+        if on_step is not None:
+            maybe = on_step(event)
+            if inspect.isawaitable(maybe):
+                await maybe
+
+    try:
+        requirements, number_problems = await lookup_all_requirements(client, request)
+        await emit("requirements", "unchanged", detail=f"{len(requirements)} requirement(s)")
+        plan = plan_request(request, requirements, number_problems, mapping=mapping, settings=settings)
+        await emit("plan", "unchanged", detail=f"{len(plan.items)} value(s)")
+    except (PlanError, OnboardingError, APIError) as error:
+        return OnboardingResult.failed(key, str(error), steps=tuple(events))
+
+    address_id: str | None = None
+    documents: list[UploadedDocument] = []
+    uploaded_now: list[str] = []
+    group: GroupSnapshot | None = None
+    order: EnsuredOrder | None = None
+    attached: list[AttachedOrder] = []
+    submitted = False
+    try:
+        if plan.needs_address:
+            address = await ensure_address(client, plan)
+            address_id = address.id
+            await emit("address", address.outcome, address.id)
+        documents = await ensure_documents(
+            client, plan, on_upload=lambda d: uploaded_now.append(d.document_id)
+        )
+        for document in documents:
+            await emit("documents", "created" if document.created else "reused", document.document_id)
+        if plan.items:
+            values = group_values(plan, address_id=address_id, documents=documents)
+            ensured = await ensure_requirement_group(client, plan, values)
+            group = ensured.group
+            await emit("requirement_group", ensured.outcome, group.id)
+            group, outcome = await submit_requirement_group(client, group)
+            submitted = True
+            await emit("submit", outcome, group.id, group.status or "")
+            group = await poll_approval(
+                client,
+                group.id,
+                timeout=settings.approval_poll_timeout,
+                interval=settings.approval_poll_interval,
+                max_interval=settings.approval_poll_max_interval,
+            )
+            await emit("approval", "unchanged", group.id, group.status or "")
+        if group is None or group.status in {"approved", PENDING}:
+            order = await ensure_number_order(client, plan)
+            if order is not None:
+                await emit("number_order", order.outcome, order.id)
+        if group is not None and group.status == "approved":
+            attached = await attach_requirement_group(
+                client,
+                group.id,
+                sub_number_order_ids=(
+                    *(order.sub_number_order_ids if order else ()),
+                    *plan.sub_number_order_ids,
+                ),
+                number_order_phone_number_ids=plan.number_order_phone_number_ids,
+                document_ids=[document.document_id for document in documents],
+            )
+            for attached_order in attached:
+                await emit("attach", "updated", attached_order.id)
+    except (OnboardingError, APIError) as error:
+        if not submitted and uploaded_now:
+            await _rollback(client, uploaded_now, group)
+        return build_result(
+            plan,
+            address_id=address_id,
+            documents=documents,
+            group=group,
+            order=order,
+            attached=attached,
+            steps=events,
+            error=f"{type(error).__name__}: {error}",
+        )
+    except Exception:
+        if not submitted and uploaded_now:
+            await _rollback(client, uploaded_now, group)
+        raise
+    return build_result(
+        plan,
+        address_id=address_id,
+        documents=documents,
+        group=group,
+        order=order,
+        attached=attached,
+        steps=events,
+    )
+
+
+async def _rollback(client: AsyncTelnyx, document_ids: Sequence[str], group: GroupSnapshot | None) -> None:
+    # Best effort: Telnyx deletes unlinked documents after 30 minutes anyway.
+    with contextlib.suppress(APIError):
+        await discard_unlinked_documents(client, document_ids, linked_to=[group.id] if group else [])
