@@ -11,13 +11,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
+from telnyx_compliance import DEFAULT_BASE_URL, MissingAPIKeyError
+
 #: Key sent to a local sandbox when none is configured; the sandbox accepts any key by default.
 SANDBOX_API_KEY = "sandbox"
-
-
-class MissingAPIKeyError(ValueError):
-    """Raised at start-up when ``TELNYX_API_KEY`` is missing for a non-local Telnyx URL."""
 
 
 def is_local_url(url: str) -> bool:
