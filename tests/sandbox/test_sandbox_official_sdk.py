@@ -1,0 +1,95 @@
+"""The official ``telnyx`` SDK, validating every response strictly, runs a whole onboarding on the sandbox."""
+
+from __future__ import annotations
+
+import base64
+
+import telnyx
+
+from telnyx_compliance.sandbox import SandboxServer
+
+PDF = b"%PDF-1.4\n% utility bill, Friedrichstrasse 123, Berlin\n%%EOF\n"
+
+
+def test_the_official_sdk_onboards_a_german_local_number(sandbox: SandboxServer) -> None:
+    client = telnyx.Telnyx(api_key="KEY", base_url=sandbox.base_url, _strict_response_validation=True, max_retries=0)
+
+    # 1. What does a German local number need?
+    per_number = client.phone_numbers_regulatory_requirements.retrieve(filter={"phone_number": "+4930123456"})
+    assert per_number.data is not None and per_number.data[0].phone_number_type == "local"
+    requirements = client.regulatory_requirements.retrieve(
+        filter={"country_code": "DE", "phone_number_type": "local", "action": "ordering"}
+    )
+    assert requirements.data is not None
+    needed = requirements.data[0].regulatory_requirements or []
+    assert {r.field_type for r in needed} == {"address", "document", "textual"}
+    catalogue = client.requirements.list(filter={"country_code": "DE", "phone_number_type": "local"})
+    assert catalogue.data
+
+    # 2. Address and document.
+    address = client.user_addresses.create(
+        customer_reference="sdk-acme-de-local-ordering-address",
+        first_name="Maria",
+        last_name="Schmidt",
+        business_name="Acme GmbH",
+        street_address="Friedrichstraße 123",
+        locality="Berlin",
+        postal_code="10117",
+        country_code="DE",
+    )
+    assert address.data is not None and address.data.id
+    document = client.documents.upload_json(
+        document={
+            "file": base64.b64encode(PDF).decode(),
+            "filename": "utility-bill.pdf",
+            "customer_reference": "sdk-acme-de-local-ordering-doc",
+        }
+    )
+    assert document.data is not None and document.data.sha256 and document.data.av_scan_status == "scanned"
+    assert client.documents.download(document.data.id).read() == PDF
+
+    # 3. Group: create with the address, fill the rest, submit.
+    values = {
+        "address": address.data.id,
+        "document": document.data.id,
+    }
+    first, *rest = needed
+    group = client.requirement_groups.create(
+        country_code="DE",
+        phone_number_type="local",
+        action="ordering",
+        customer_reference="sdk-acme-de-local-ordering-group",
+        regulatory_requirements=[{"requirement_id": first.id, "field_value": values.get(first.field_type, first.example)}],
+    )
+    assert group.status == "unapproved" and group.id
+    group = client.requirement_groups.update(
+        group.id,
+        regulatory_requirements=[
+            {"requirement_id": r.id, "field_value": values.get(r.field_type or "", r.example or "")} for r in rest
+        ],
+    )
+    assert all(r.field_value for r in group.regulatory_requirements or [])
+    submitted = client.requirement_groups.submit_for_approval(group.id)
+    assert submitted.status == "pending-approval"
+
+    # 4. Approval on the sandbox clock.
+    sandbox.advance_clock(60)
+    approved = client.requirement_groups.retrieve(group.id)
+    assert approved.status == "approved"
+    assert {r.status for r in approved.regulatory_requirements or []} == {"approved"}
+    listed = client.requirement_groups.list(filter={"customer_reference": "sdk-acme-de-local-ordering-group"})
+    assert [g.id for g in listed] == [group.id]
+
+    # 5. Order the number, attach the group: requirements met.
+    order = client.number_orders.create(phone_numbers=[{"phone_number": "+4930123456"}], customer_reference="sdk-acme")
+    assert order.data is not None and order.data.requirements_met is False
+    sub_number_order_id = (order.data.sub_number_orders_ids or [])[0]
+    attached = client.sub_number_orders.update_requirement_group(sub_number_order_id, requirement_group_id=group.id)
+    assert attached.data is not None and attached.data.requirements_met is True
+    sub = client.sub_number_orders.retrieve(sub_number_order_id)
+    assert sub.data is not None and sub.data.requirements_met is True and sub.data.status == "success"
+    final = client.number_orders.retrieve(order.data.id or "")
+    assert final.data is not None and final.data.requirements_met is True
+
+    links = client.document_links.list(filter={"linked_resource_id": group.id})
+    assert [link.document_id for link in links] == [document.data.id]
