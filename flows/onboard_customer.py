@@ -1,0 +1,120 @@
+"""``onboard_customer``: one customer from nothing to an approved requirement group attached to its orders.
+
+Every step is a task that looks up before it creates, so a rerun (or the UI's Retry) resumes at the first
+unfinished step without creating anything twice. Outcomes:
+
+* approved and attached -> Completed, ``status="completed"``;
+* still pending after ``COMPLIANCE_APPROVAL_POLL_TIMEOUT`` -> Completed, ``status="pending_approval"``
+  (the reconcile flow finishes it);
+* declined or expired -> Failed, with a markdown artifact listing each requirement, its value and reason;
+* a plan that cannot be met -> Failed before any write, every problem named;
+* a failure before submission rolls back: documents uploaded by this run and not linked are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import State
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
+from prefect.transactions import transaction
+
+from configs.settings import PipelineSettings, TelnyxSettings
+from tasks._client import use_settings
+from tasks._names import customer_of
+from tasks.address import create_address
+from tasks.documents import REQUIREMENT_GROUP_ID, upload_documents
+from tasks.orders import attach_requirement_group, place_number_order
+from tasks.plan import plan_onboarding
+from tasks.report import publish_outcome
+from tasks.requirement_group import create_requirement_group, submit_requirement_group, wait_for_approval
+from tasks.requirements import look_up_requirements
+from telnyx_compliance.onboarding.plan import PlanError
+from telnyx_compliance.onboarding.request import OnboardingRequest
+from telnyx_compliance.onboarding.results import OnboardingResult
+from telnyx_compliance.onboarding.steps import build_result
+
+
+def _flow_run_name() -> str:
+    parameters: dict[str, Any] = dict(flow_run.parameters or {})
+    request = parameters.get("request")
+    country = (
+        request.get("country_code") if isinstance(request, dict) else getattr(request, "country_code", "")
+    ) or ""
+    return f"onboard-{customer_of(parameters)}-{str(country).lower()}".rstrip("-")
+
+
+@flow(name="onboard_customer", flow_run_name=_flow_run_name, persist_result=False)
+async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult]:
+    """Onboard one customer in one market: plan, address, documents, requirement group, approval, orders."""
+    requirements, number_problems = await look_up_requirements(request)
+    try:
+        plan = plan_onboarding(request, requirements, number_problems)
+    except PlanError as error:
+        result = OnboardingResult.failed(request.key, str(error))
+        await publish_outcome(result)
+        return Failed(message=str(error), data=result)
+
+    with transaction() as pre_submission:  # a failure in here rolls back the documents uploaded
+        address = await create_address(plan) if plan.needs_address else None
+        documents = await upload_documents(plan)
+        group = None
+        if plan.items:
+            ensured = await create_requirement_group(plan, address, documents)
+            pre_submission.set(REQUIREMENT_GROUP_ID, ensured.group.id)
+            group = await submit_requirement_group(plan, ensured.group)
+
+    if group is not None:
+        group = await wait_for_approval(plan, group)
+    order = None
+    if group is None or group.status in {"approved", "pending-approval"}:
+        order = await place_number_order(plan)
+    attached = []
+    if group is not None and group.status == "approved":
+        attached = await attach_requirement_group(plan, group, order, documents)
+
+    result = build_result(
+        plan,
+        address_id=address.id if address else None,
+        documents=documents,
+        group=group,
+        order=order,
+        attached=attached,
+    )
+    await publish_outcome(result)
+    return _final_state(result)
+
+
+def _final_state(result: OnboardingResult) -> State[OnboardingResult]:
+    message = f"{result.customer_reference}: {result.status}"
+    if result.status in {"declined", "failed"}:
+        get_run_logger().error("%s: %s", message, result.error)
+        return Failed(message=f"{message}: {result.error}", data=result)
+    if result.status == "pending_approval":
+        get_run_logger().info(
+            "%s: group %s still pending; handed over to reconcile", message, result.requirement_group_id
+        )
+    return Completed(message=message, data=result)
+
+
+def run_onboard_one(
+    request: OnboardingRequest, settings: TelnyxSettings, pipeline: PipelineSettings | None = None
+) -> OnboardingResult:
+    """Run ``onboard_customer`` for one request (``compliance onboard-one``); its result in any state."""
+
+    async def run() -> State[OnboardingResult]:
+        # The flow returns a State itself (to end Failed with a result); Prefect hands that state back.
+        return cast("State[OnboardingResult]", await onboard_customer(request, return_state=True))
+
+    with use_settings(settings, pipeline):
+        final = asyncio.run(run())
+    outcome = final.result(raise_on_failure=False)
+    if isinstance(outcome, OnboardingResult):
+        return outcome
+    error = (
+        f"{type(outcome).__name__}: {outcome}" if isinstance(outcome, BaseException) else str(final.message)
+    )
+    return OnboardingResult.failed(request.key, error)

@@ -1,0 +1,33 @@
+"""Stage 2: decide which value fills each requirement and check it, before anything is written."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks._client import pipeline_settings
+from tasks._names import run_name
+from telnyx_compliance.onboarding.mapping import RequirementMapping
+from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanProblem
+from telnyx_compliance.onboarding.request import OnboardingRequest
+from telnyx_compliance.onboarding.requirements import RequirementSpec
+from telnyx_compliance.onboarding.steps import plan_request
+
+
+@task(
+    name="plan-onboarding",
+    task_run_name=run_name("plan-onboarding"),
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def plan_onboarding(
+    request: OnboardingRequest, requirements: list[RequirementSpec], number_problems: list[PlanProblem]
+) -> OnboardingPlan:
+    """The plan; raises ``PlanError`` naming every missing or invalid value (deterministic: no retries)."""
+    return plan_request(
+        request,
+        requirements,
+        number_problems,
+        mapping=RequirementMapping.load(),
+        settings=pipeline_settings(),
+    )
