@@ -1,6 +1,7 @@
-"""Write a fake onboarding CSV for benchmarks; run as ``python -m bench._fake BASE_URL FOLDER ROWS SEED NUMBERS``.
+"""Write a fake onboarding CSV for benchmarks.
 
-Rows cycle through the markets of ``bench.MARKETS``; each market's requirements come from the sandbox, so
+``python -m bench._fake BASE_URL FOLDER ROWS SEED NUMBERS``. Rows cycle through :data:`MARKETS`;
+each market's requirements come from the sandbox, so
 the values satisfy its acceptance criteria. Prints ``{"csv": PATH}``.
 """
 
