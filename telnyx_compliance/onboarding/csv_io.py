@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import mimetypes
 import re
 import stat
 import struct
@@ -65,11 +66,12 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
 import pandas as pd
 from pydantic import ValidationError
 
+from telnyx_compliance.onboarding.plan import ALLOWED_DOCUMENT_TYPES, sniff_content_type
 from telnyx_compliance.onboarding.request import _REQUIREMENT_KEY, OnboardingKey, OnboardingRequest
 
 ENCODING: Final = "utf-8-sig"
@@ -94,23 +96,7 @@ DOCUMENT_PREFIX: Final = "doc_"
 VALUE_PREFIX: Final = "value_"
 
 T = TypeVar("T")
-DocumentType = Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
-#: Magic bytes -> content type; the content decides, not the file name.
-_MAGIC: Final[tuple[tuple[bytes, DocumentType], ...]] = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-)
-_EXTENSIONS: Final[Mapping[str, DocumentType]] = {
-    ".pdf": "application/pdf",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-}
+
 _LIST_SEPARATORS = re.compile(r"[\s;,]+")
 _CANDIDATE_DELIMITERS: Final = (";", "\t", "|")
 #: Cell values quoted in error messages are cut here (a 1 MB cell must not make a 1 MB error).
@@ -244,14 +230,6 @@ def read_layout(csv_path: Path) -> CsvLayout:
     )
 
 
-def sniff_content_type(head: bytes) -> DocumentType | None:
-    """The document type its first bytes announce, or None when it is none of the allowed ones."""
-    for magic, content_type in _MAGIC:
-        if head.startswith(magic):
-            return content_type
-    return None
-
-
 class DocumentChecker:
     """Resolves a ``doc_*`` cell to a confined, existing, allowed and small enough file.
 
@@ -301,11 +279,11 @@ class DocumentChecker:
                 head = handle.read(16)
         except OSError as exc:
             return f"file {_quote(cell)} cannot be read: {exc.strerror}"
-        content_type = sniff_content_type(head)
-        if content_type is None:
+        content_type = sniff_content_type(head, "")  # the content decides, not the name
+        if content_type not in ALLOWED_DOCUMENT_TYPES:
             return f"file {_quote(cell)} is not a PDF, PNG, JPEG or TIFF document (by its content)"
-        named_type = _EXTENSIONS.get(resolved.suffix.casefold())
-        if named_type is not None and named_type != content_type:
+        named_type, _ = mimetypes.guess_type(resolved.name)
+        if named_type in ALLOWED_DOCUMENT_TYPES and named_type != content_type:
             return f"file {_quote(cell)} is named {resolved.suffix} but its content is {content_type}"
         return resolved
 
@@ -574,5 +552,4 @@ __all__ = [
     "iter_rows",
     "read_layout",
     "row_digest",
-    "sniff_content_type",
 ]
