@@ -1,0 +1,336 @@
+"""Finish onboardings handed over while their requirement group was pending: poll, attach, report.
+
+Everything is derived from Telnyx, never from private state, so any number of runs (scheduled, manual,
+concurrent) see the same picture:
+
+* our groups: every requirement group whose ``customer_reference`` is one of ours
+  (:func:`~telnyx_compliance.onboarding.references.is_group_reference`); one list call polls them all;
+* the orders waiting for a group: number orders whose requirements are not met and whose reference starts
+  with :func:`~telnyx_compliance.onboarding.references.order_reference_prefix_for_group`, plus the orders an
+  onboarding was given by id (its :class:`~telnyx_compliance.onboarding.results.HandOver`), which nothing on
+  Telnyx's side ties to the group before it is attached;
+* an approved group is attached to each waiting sub-number order (or ordered number) not attached yet.
+
+Attaching is an assignment, and each order is re-read right before it is attached, so two runs racing on
+the same group at worst assign the same group twice: no order is ever attached to a group that is not
+approved, and nothing is created.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from telnyx_compliance._client import AsyncTelnyx
+from telnyx_compliance._exceptions import APIError
+from telnyx_compliance.onboarding.references import (
+    DEFAULT_PREFIX,
+    GROUP_SUFFIX,
+    ORDER_SUFFIX,
+    is_group_reference,
+)
+from telnyx_compliance.onboarding.results import AttachedOrder, HandOver
+from telnyx_compliance.onboarding.steps import GroupSnapshot, attach_requirement_group
+
+__all__ = [
+    "GroupOutcome",
+    "ReconcileReport",
+    "WaitingOrder",
+    "group_reference_of_order",
+    "list_pipeline_groups",
+    "list_waiting_orders",
+    "reconcile",
+    "reconcile_markdown",
+]
+
+GroupAction = Literal["attached", "up_to_date", "pending", "declined", "expired", "failed", "unapproved"]
+_PAGE_SIZE = 250
+#: Extra group-level fields a reviewer's summary may come in (the sandbox and Telnyx add one).
+_GROUP_REASON_FIELDS = ("status_reason", "reason", "decline_reason")
+
+
+class WaitingOrder(BaseModel):
+    """Orders that wait for one requirement group: what an attach has to cover."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number_order_id: str | None = None
+    customer_reference: str | None = None
+    sub_number_order_ids: tuple[str, ...] = ()
+    number_order_phone_number_ids: tuple[str, ...] = ()
+
+
+class GroupOutcome(BaseModel):
+    """What one run saw and did for one of our groups."""
+
+    model_config = ConfigDict(frozen=True)
+
+    group_id: str
+    customer_reference: str
+    status: str | None
+    action: GroupAction
+    attached: tuple[AttachedOrder, ...] = ()
+    already_attached: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class ReconcileReport(BaseModel):
+    """One reconcile run: an outcome per group of ours that needed a look."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prefix: str
+    groups_seen: int
+    outcomes: tuple[GroupOutcome, ...] = ()
+
+    def count(self, action: GroupAction) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.action == action)
+
+    @property
+    def attached_orders(self) -> tuple[AttachedOrder, ...]:
+        return tuple(order for outcome in self.outcomes for order in outcome.attached)
+
+    @property
+    def needs_attention(self) -> tuple[GroupOutcome, ...]:
+        """Declined, expired and failed groups: an operator has to act on them."""
+        return tuple(o for o in self.outcomes if o.action in {"declined", "expired", "failed"})
+
+
+def group_reference_of_order(order_reference: str | None) -> str | None:
+    """The reference of the group an order placed by the pipeline waits for, or None for other orders.
+
+    ``<base>-order-<hash>`` -> ``<base>-group`` (the inverse of ``order_reference_prefix_for_group``).
+    """
+    if not order_reference:
+        return None
+    marker = f"{ORDER_SUFFIX}-"
+    cut = order_reference.rfind(marker)
+    if cut <= 0 or "-" in order_reference[cut + len(marker) :]:
+        return None
+    return order_reference[:cut] + GROUP_SUFFIX
+
+
+async def list_pipeline_groups(
+    client: AsyncTelnyx, prefix: str = DEFAULT_PREFIX
+) -> list[tuple[GroupSnapshot, str | None]]:
+    """Every requirement group this pipeline created, with its current status and the group-level reason
+    Telnyx gives for a decision, if any (one list call polls them all)."""
+    found = []
+    for group in await client.requirement_groups.list():
+        if not group.id or not is_group_reference(group.customer_reference, prefix):
+            continue
+        extra = group.model_extra or {}
+        reason = next((str(extra[name]) for name in _GROUP_REASON_FIELDS if extra.get(name)), None)
+        found.append((GroupSnapshot.from_api(group), reason))
+    return found
+
+
+async def list_waiting_orders(
+    client: AsyncTelnyx, prefix: str = DEFAULT_PREFIX
+) -> dict[str, list[WaitingOrder]]:
+    """Group reference -> the number orders the pipeline placed for it whose requirements are not met."""
+    waiting: dict[str, list[WaitingOrder]] = defaultdict(list)
+    async for order in client.number_orders.list(filter={"requirements_met": False}, page_size=_PAGE_SIZE):
+        reference = order.customer_reference
+        if not reference or not reference.startswith(f"{prefix}-"):
+            continue
+        group_reference = group_reference_of_order(reference)
+        if group_reference is None:
+            continue
+        waiting[group_reference].append(
+            WaitingOrder(
+                number_order_id=order.id,
+                customer_reference=reference,
+                sub_number_order_ids=tuple(order.sub_number_orders_ids or ()),
+            )
+        )
+    return dict(waiting)
+
+
+def _reasons(group: GroupSnapshot, raw_reason: str | None) -> tuple[str, ...]:
+    reasons = [
+        f"{review.requirement_id}: {review.reason or review.status}"
+        for review in group.requirements
+        if review.reason or review.status in {"declined", "expired"}
+    ]
+    if raw_reason and not reasons:
+        reasons.append(raw_reason)
+    return tuple(reasons)
+
+
+def _attached_to(order_extra: dict[str, object] | None, group_id: str) -> bool:
+    return bool(order_extra) and (order_extra or {}).get("requirement_group_id") == group_id
+
+
+async def _attach_waiting(
+    client: AsyncTelnyx, group: GroupSnapshot, orders: Sequence[WaitingOrder]
+) -> tuple[list[AttachedOrder], list[str]]:
+    """Attach ``group`` to each order not attached yet; (attached now, already attached)."""
+    sub_ids = list(dict.fromkeys(i for order in orders for i in order.sub_number_order_ids))
+    number_ids = list(dict.fromkeys(i for order in orders for i in order.number_order_phone_number_ids))
+    to_attach_subs: list[str] = []
+    to_attach_numbers: list[str] = []
+    already: list[str] = []
+    # Re-read each order right before acting: another run may have attached it meanwhile.
+    for sub_id in sub_ids:
+        sub = (await client.sub_number_orders.retrieve(sub_id)).data
+        if sub is None:
+            continue
+        if sub.status == "failure":  # cancelled: nothing to attach
+            continue
+        if _attached_to(sub.model_extra, group.id):
+            already.append(sub_id)
+        else:
+            to_attach_subs.append(sub_id)
+    for number_id in number_ids:
+        number = (await client.number_order_phone_numbers.retrieve(number_id)).data
+        if number is None or number.status == "failure":
+            continue
+        if _attached_to(number.model_extra, group.id):
+            already.append(number_id)
+        else:
+            to_attach_numbers.append(number_id)
+    attached = await attach_requirement_group(
+        client,
+        group.id,
+        sub_number_order_ids=to_attach_subs,
+        number_order_phone_number_ids=to_attach_numbers,
+    )
+    return attached, already
+
+
+async def reconcile(
+    client: AsyncTelnyx,
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    handovers: Iterable[HandOver] = (),
+) -> ReconcileReport:
+    """Poll our groups, attach the approved ones to their waiting orders, report the rest.
+
+    Groups that are approved with nothing waiting are counted, not listed. An API error on one group is
+    reported on that group and the others go on.
+    """
+    groups = await list_pipeline_groups(client, prefix)
+    by_handover: dict[str, list[WaitingOrder]] = defaultdict(list)
+    for handover in handovers:
+        by_handover[handover.requirement_group_id].append(
+            WaitingOrder(
+                number_order_id=handover.number_order_id,
+                customer_reference=handover.order_reference,
+                sub_number_order_ids=handover.sub_number_order_ids,
+                number_order_phone_number_ids=handover.number_order_phone_number_ids,
+            )
+        )
+    approved = any(group.status == "approved" for group, _ in groups)
+    waiting = await list_waiting_orders(client, prefix) if approved else {}
+
+    outcomes: list[GroupOutcome] = []
+    for group, raw_reason in groups:
+        reference = group.customer_reference or ""
+        if group.status == "approved":
+            orders = [*waiting.get(reference, []), *by_handover.get(group.id, [])]
+            if not orders:
+                continue
+            try:
+                attached, already = await _attach_waiting(client, group, orders)
+            except APIError as error:
+                outcomes.append(
+                    GroupOutcome(
+                        group_id=group.id,
+                        customer_reference=reference,
+                        status=group.status,
+                        action="failed",
+                        error=f"{type(error).__name__}: {error}",
+                    )
+                )
+                continue
+            outcomes.append(
+                GroupOutcome(
+                    group_id=group.id,
+                    customer_reference=reference,
+                    status=group.status,
+                    action="attached" if attached else "up_to_date",
+                    attached=tuple(attached),
+                    already_attached=tuple(already),
+                )
+            )
+        elif group.status in {"declined", "expired"}:
+            outcomes.append(
+                GroupOutcome(
+                    group_id=group.id,
+                    customer_reference=reference,
+                    status=group.status,
+                    action="declined" if group.status == "declined" else "expired",
+                    reasons=_reasons(group, raw_reason),
+                )
+            )
+        elif group.status == "pending-approval":
+            outcomes.append(
+                GroupOutcome(
+                    group_id=group.id, customer_reference=reference, status=group.status, action="pending"
+                )
+            )
+        elif group.id in by_handover:  # handed over, yet never submitted: someone has to look
+            outcomes.append(
+                GroupOutcome(
+                    group_id=group.id, customer_reference=reference, status=group.status, action="unapproved"
+                )
+            )
+    return ReconcileReport(prefix=prefix, groups_seen=len(groups), outcomes=tuple(outcomes))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def reconcile_markdown(report: ReconcileReport) -> str:
+    """The run as the operator reads it: counts, what was attached, what needs action and why."""
+    lines = [
+        "# Requirement groups reconciled",
+        "",
+        f"Groups of this pipeline (`{report.prefix}-…-group`): **{report.groups_seen}**. "
+        f"Attached now: **{report.count('attached')}**, still pending: **{report.count('pending')}**, "
+        f"declined: **{report.count('declined')}**, expired: **{report.count('expired')}**, "
+        f"failed: **{report.count('failed')}**.",
+        "",
+    ]
+    attached = [o for o in report.outcomes if o.action in {"attached", "up_to_date"}]
+    if attached:
+        lines += [
+            "## Attached",
+            "",
+            "| Group | Reference | Orders attached | Requirements met |",
+            "|---|---|---|---|",
+        ]
+        for outcome in attached:
+            ids = ", ".join(order.id for order in outcome.attached) or "(already attached)"
+            met = ", ".join(str(order.requirements_met) for order in outcome.attached) or "-"
+            lines.append(f"| {outcome.group_id} | {_cell(outcome.customer_reference)} | {ids} | {met} |")
+        lines.append("")
+    attention = report.needs_attention
+    if attention:
+        lines += [
+            "## Needs action",
+            "",
+            "Update the values named below and rerun the onboarding (it PATCHes and resubmits the group).",
+            "",
+            "| Group | Reference | Status | Reasons |",
+            "|---|---|---|---|",
+        ]
+        for outcome in attention:
+            reasons = "; ".join(outcome.reasons) or outcome.error or outcome.status or ""
+            lines.append(
+                f"| {outcome.group_id} | {_cell(outcome.customer_reference)} | {outcome.status} | "
+                f"{_cell(reasons)} |"
+            )
+        lines.append("")
+    pending = [o for o in report.outcomes if o.action in {"pending", "unapproved"}]
+    if pending:
+        lines += ["## Waiting for Telnyx", "", "| Group | Reference | Status |", "|---|---|---|"]
+        lines += [f"| {o.group_id} | {_cell(o.customer_reference)} | {o.status} |" for o in pending]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""Fixtures of the ops flows' tests: a sandbox whose reviews wait for its clock, and pending onboardings."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from configs.settings import PipelineSettings
+from telnyx_compliance import AsyncTelnyx
+from telnyx_compliance.onboarding.csv_io import iter_rows
+from telnyx_compliance.onboarding.mapping import RequirementMapping
+from telnyx_compliance.onboarding.request import OnboardingRequest
+from telnyx_compliance.onboarding.results import OnboardingResult
+from telnyx_compliance.onboarding.steps import onboard
+from telnyx_compliance.onboarding.template import fake_rows, fetch_requirements
+from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
+
+#: Review time on the sandbox clock: groups stay pending until a test advances the clock past it.
+REVIEW_SECONDS = 3600.0
+
+
+@pytest.fixture
+def slow_sandbox() -> Iterator[SandboxServer]:
+    """A fresh sandbox per test; groups are decided only when the test advances its clock."""
+    with SandboxServer(SandboxConfig(seed=7, approve_after=REVIEW_SECONDS)) as server:
+        yield server
+
+
+def client_for(sandbox: SandboxServer) -> AsyncTelnyx:
+    return AsyncTelnyx(api_key="sandbox", base_url=sandbox.base_url, max_retries=2, timeout=10)
+
+
+async def make_requests(
+    client: AsyncTelnyx, folder: Path, n: int, *, country: str = "DE", seed: int = 0
+) -> list[OnboardingRequest]:
+    """``n`` valid onboarding requests for ``country`` (one phone number each), via a fake CSV."""
+    requirements = await fetch_requirements(client, country, "local", "ordering")
+    rows = fake_rows(requirements, RequirementMapping.load(), n, folder, seed, country=country)
+    path = folder / "onboarding.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
+        writer.writeheader()
+        writer.writerows(rows)
+    requests = [row.request for row in iter_rows(path) if row.request is not None]
+    assert len(requests) == n
+    return requests
+
+
+PendingFactory = Callable[..., Awaitable[list[OnboardingResult]]]
+
+
+@pytest.fixture
+def pending_onboardings(slow_sandbox: SandboxServer, tmp_path: Path) -> PendingFactory:
+    """``await pending_onboardings(n, country="DE", seed=0, deny=False)``: onboardings handed over with their
+    group pending; with ``deny`` their documents will be denied by review. Use a distinct seed per call."""
+
+    async def make(
+        n: int = 1, *, country: str = "DE", seed: int = 0, deny: bool = False
+    ) -> list[OnboardingResult]:
+        settings = PipelineSettings(approval_poll_timeout=0)
+        folder = tmp_path / f"batch-{country}-{seed}"
+        folder.mkdir()
+        async with client_for(slow_sandbox) as client:
+            requests = await make_requests(client, folder, n, country=country, seed=seed)
+            if deny:  # the sandbox's reviewer denies documents carrying its marker
+                for document in (folder / "documents").iterdir():
+                    document.write_bytes(document.read_bytes() + b"\n% SANDBOX-DENY\n")
+            results = await asyncio.gather(*(onboard(client, r, settings=settings) for r in requests))
+        for result in results:
+            assert result.status == "pending_approval", result.error
+        return list(results)
+
+    return make
