@@ -189,6 +189,7 @@ class FaultInjector:
         if draw.drop:
             self.stats.fault("dropped")
             self.stats.record(route, "dropped")
+            await _drain(receive)  # an unread body would make the close a reset instead of an EOF
             await _abort_connection(receive)
             return
 
@@ -223,6 +224,13 @@ class FaultInjector:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         self.stats.record(route, str(status))
+
+
+async def _drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 async def _abort_connection(receive: Receive) -> None:

@@ -29,17 +29,25 @@ def create_address(api: httpx.Client, country: str = "DE", postal_code: str = "1
     return str(response.json()["data"]["id"])
 
 
-def upload(api: httpx.Client, content: bytes = PDF, filename: str = "doc.pdf", **extra: Any) -> dict[str, Any]:
+def upload(
+    api: httpx.Client, content: bytes = PDF, filename: str = "doc.pdf", **extra: Any
+) -> dict[str, Any]:
     body = {"file": base64.b64encode(content).decode(), "filename": filename, **extra}
     response = api.post("/documents", json=body)
     assert response.status_code == 200, response.text
     return dict(response.json()["data"])
 
 
-def requirements(api: httpx.Client, country: str, number_type: str, action: str = "ordering") -> list[dict[str, Any]]:
+def requirements(
+    api: httpx.Client, country: str, number_type: str, action: str = "ordering"
+) -> list[dict[str, Any]]:
     response = api.get(
         "/regulatory_requirements",
-        params={"filter[country_code]": country, "filter[phone_number_type]": number_type, "filter[action]": action},
+        params={
+            "filter[country_code]": country,
+            "filter[phone_number_type]": number_type,
+            "filter[action]": action,
+        },
     )
     assert response.status_code == 200, response.text
     return list(response.json()["data"][0]["regulatory_requirements"])
@@ -60,8 +68,15 @@ def complete_group(
     document_id = document_id or upload(api)["id"]
     values = []
     for requirement in requirements(api, country, number_type):
-        value = {"address": address_id, "document": document_id}.get(requirement["field_type"], requirement["example"])
-        values.append({"requirement_id": requirement["id"], "field_value": (overrides or {}).get(requirement["name"], value)})
+        value = {"address": address_id, "document": document_id}.get(
+            requirement["field_type"], requirement["example"]
+        )
+        values.append(
+            {
+                "requirement_id": requirement["id"],
+                "field_value": (overrides or {}).get(requirement["name"], value),
+            }
+        )
     body: dict[str, Any] = {
         "country_code": country,
         "phone_number_type": number_type,

@@ -28,7 +28,10 @@ def test_a_complete_group_is_unapproved_then_pending_then_approved_after_the_rev
 
 
 def test_submitting_with_missing_values_is_a_422_naming_each_missing_requirement(api: httpx.Client) -> None:
-    response = api.post("/requirement_groups", json={"country_code": "GB", "phone_number_type": "mobile", "action": "ordering"})
+    response = api.post(
+        "/requirement_groups",
+        json={"country_code": "GB", "phone_number_type": "mobile", "action": "ordering"},
+    )
     group = response.json()
     refused = api.post(f"/requirement_groups/{group['id']}/submit_for_approval")
     assert refused.status_code == 422
@@ -57,7 +60,9 @@ def test_a_text_value_breaking_its_criteria_declines_the_group_with_a_reason(
     assert sum(r["status"] == "declined" for r in statuses.values()) == 1
 
 
-def test_an_infected_document_is_flagged_and_declines_the_group(sandbox: SandboxServer, api: httpx.Client) -> None:
+def test_an_infected_document_is_flagged_and_declines_the_group(
+    sandbox: SandboxServer, api: httpx.Client
+) -> None:
     document = upload(api, INFECTED)
     assert document["av_scan_status"] == "infected"
     group = complete_group(api, document_id=document["id"])
@@ -74,7 +79,8 @@ def test_a_denied_document_declines_the_group(sandbox: SandboxServer, api: httpx
 
 
 @pytest.mark.parametrize(
-    ("country", "postal_code", "reason"), [("FR", "75001", "is in FR"), ("DE", "SW1A 2AA", "not in a DE locality")]
+    ("country", "postal_code", "reason"),
+    [("FR", "75001", "is in FR"), ("DE", "SW1A 2AA", "not in a DE locality")],
 )
 def test_an_address_in_the_wrong_country_or_locality_declines_the_group(
     sandbox: SandboxServer, api: httpx.Client, country: str, postal_code: str, reason: str
@@ -114,7 +120,9 @@ def test_approved_groups_expire_after_the_group_ttl_and_through_the_sandbox_rout
     submit(api, group["id"])
     sandbox.advance_clock(10)
     approved = get_group(api, group["id"])
-    assert approved["status"] == "approved" and all("expires_at" in r for r in approved["regulatory_requirements"])
+    assert approved["status"] == "approved" and all(
+        "expires_at" in r for r in approved["regulatory_requirements"]
+    )
     sandbox.advance_clock(3600)
     assert get_group(api, group["id"])["status"] == "expired"
 
@@ -149,7 +157,10 @@ def test_unknown_requirement_ids_and_missing_resources_are_422_with_pointers(api
         "/regulatory_requirements/2/field_value",
     ]
     unsupported = api.post("/requirement_groups", json=base | {"country_code": "JP"})
-    assert unsupported.status_code == 422 and unsupported.json()["errors"][0]["source"]["pointer"] == "/country_code"
+    assert (
+        unsupported.status_code == 422
+        and unsupported.json()["errors"][0]["source"]["pointer"] == "/country_code"
+    )
 
 
 # -- documents -----------------------------------------------------------------------------------------------
@@ -161,7 +172,9 @@ def test_documents_keep_their_bytes_hash_and_type_and_review_to_verified(
     import hashlib
 
     multipart = api.post(
-        "/documents", files={"file": ("bill.png", b"\x89PNG\r\n-image-", "image/png")}, data={"customer_reference": "r1"}
+        "/documents",
+        files={"file": ("bill.png", b"\x89PNG\r\n-image-", "image/png")},
+        data={"customer_reference": "r1"},
     ).json()["data"]
     assert multipart["content_type"] == "image/png" and multipart["size"] == {"amount": 13, "unit": "bytes"}
     assert multipart["sha256"] == hashlib.sha256(b"\x89PNG\r\n-image-").hexdigest()
@@ -197,7 +210,9 @@ def test_unlinked_documents_are_deleted_after_the_ttl_and_linked_ones_survive(
     used = upload(api, filename="used.pdf")
     group = complete_group(api, document_id=used["id"])
     links = api.get("/document_links", params={"filter[linked_resource_id]": group["id"]}).json()["data"]
-    assert [(link["document_id"], link["linked_record_type"]) for link in links] == [(used["id"], "requirement_group")]
+    assert [(link["document_id"], link["linked_record_type"]) for link in links] == [
+        (used["id"], "requirement_group")
+    ]
     sandbox.advance_clock(1799)
     assert api.get(f"/documents/{loose['id']}").status_code == 200
     sandbox.advance_clock(2)
@@ -216,7 +231,10 @@ def test_document_filters_sorting_and_pagination(api: httpx.Client) -> None:
         upload(api, filename=f"file-{index}.pdf", customer_reference=f"ref-{index % 2}")
     eq = api.get("/documents", params={"filter[customer_reference][eq]": "ref-0"}).json()
     assert eq["meta"]["total_results"] == 3
-    both = api.get("/documents", params=[("filter[customer_reference][in][]", "ref-0"), ("filter[customer_reference][in][]", "ref-1")])
+    both = api.get(
+        "/documents",
+        params=[("filter[customer_reference][in][]", "ref-0"), ("filter[customer_reference][in][]", "ref-1")],
+    )
     assert both.json()["meta"]["total_results"] == 5
     page = api.get("/documents", params={"page[number]": 2, "page[size]": 2, "sort": "filename"}).json()
     assert [d["filename"] for d in page["data"]] == ["file-2.pdf", "file-3.pdf"]
@@ -267,7 +285,9 @@ def test_attaching_a_pending_group_is_accepted_and_met_once_it_is_approved(
     sub_id = order["sub_number_orders_ids"][0]  # type: ignore[index]
     group = complete_group(api)
     submit(api, group["id"])
-    attached = api.post(f"/sub_number_orders/{sub_id}/requirement_group", json={"requirement_group_id": group["id"]})
+    attached = api.post(
+        f"/sub_number_orders/{sub_id}/requirement_group", json={"requirement_group_id": group["id"]}
+    )
     assert attached.status_code == 200 and attached.json()["data"]["requirements_met"] is False
     number = attached.json()["data"]["phone_numbers"][0]
     assert api.get(f"/number_order_phone_numbers/{number['id']}").json()["data"]["requirements_status"] == (
@@ -276,7 +296,10 @@ def test_attaching_a_pending_group_is_accepted_and_met_once_it_is_approved(
     sandbox.advance_clock(10)
     assert api.get(f"/sub_number_orders/{sub_id}").json()["data"]["requirements_met"] is True
     assert api.get(f"/number_orders/{order['id']}").json()["data"]["requirements_met"] is True
-    assert api.get("/number_orders", params={"filter[requirements_met]": "true"}).json()["meta"]["total_results"] == 1
+    assert (
+        api.get("/number_orders", params={"filter[requirements_met]": "true"}).json()["meta"]["total_results"]
+        == 1
+    )
 
 
 def test_attaching_a_group_of_another_country_type_or_action_is_a_422(api: httpx.Client) -> None:
@@ -288,7 +311,9 @@ def test_attaching_a_group_of_another_country_type_or_action_is_a_422(api: httpx
         {"country_code": "DE", "phone_number_type": "local", "action": "porting"},
     ):
         group = api.post("/requirement_groups", json=body).json()
-        response = api.post(f"/sub_number_orders/{sub_id}/requirement_group", json={"requirement_group_id": group["id"]})
+        response = api.post(
+            f"/sub_number_orders/{sub_id}/requirement_group", json={"requirement_group_id": group["id"]}
+        )
         assert response.status_code == 422, body
         assert response.json()["errors"][0]["source"]["pointer"] == "/requirement_group_id"
 
@@ -298,7 +323,10 @@ def test_a_declined_group_cannot_be_attached(sandbox: SandboxServer, api: httpx.
     number_id = (order["phone_numbers"][0])["id"]  # type: ignore[index]
     group = complete_group(api, overrides={"Business Registration Number": "HRB"})
     _declined(sandbox, api, group["id"])
-    response = api.post(f"/number_order_phone_numbers/{number_id}/requirement_group", json={"requirement_group_id": group["id"]})
+    response = api.post(
+        f"/number_order_phone_numbers/{number_id}/requirement_group",
+        json={"requirement_group_id": group["id"]},
+    )
     assert response.status_code == 422
 
 
@@ -306,12 +334,18 @@ def test_cancel_works_on_pending_sub_orders_only_and_frees_the_numbers(api: http
     order = _order(api, "+4930123456")
     sub_id = order["sub_number_orders_ids"][0]  # type: ignore[index]
     again = api.post("/number_orders", json={"phone_numbers": [{"phone_number": "+4930123456"}]})
-    assert again.status_code == 422 and again.json()["errors"][0]["source"]["pointer"] == "/phone_numbers/0/phone_number"
+    assert (
+        again.status_code == 422
+        and again.json()["errors"][0]["source"]["pointer"] == "/phone_numbers/0/phone_number"
+    )
     cancelled = api.patch(f"/sub_number_orders/{sub_id}/cancel").json()["data"]
     assert cancelled["status"] == "failure" and cancelled["requirements_met"] is False
     assert api.patch(f"/sub_number_orders/{sub_id}/cancel").status_code == 422
     assert api.get(f"/number_orders/{order['id']}").json()["data"]["status"] == "failure"
-    assert api.post("/number_orders", json={"phone_numbers": [{"phone_number": "+4930123456"}]}).status_code == 200
+    assert (
+        api.post("/number_orders", json={"phone_numbers": [{"phone_number": "+4930123456"}]}).status_code
+        == 200
+    )
 
 
 def test_values_set_directly_on_a_number_meet_its_requirements(api: httpx.Client) -> None:
@@ -319,7 +353,10 @@ def test_values_set_directly_on_a_number_meet_its_requirements(api: httpx.Client
     number_id = order["phone_numbers"][0]["id"]  # type: ignore[index]
     address_id = create_address(api, "US", "78701")
     values = [
-        {"requirement_id": r["id"], "field_value": address_id if r["field_type"] == "address" else r["example"]}
+        {
+            "requirement_id": r["id"],
+            "field_value": address_id if r["field_type"] == "address" else r["example"],
+        }
         for r in requirements(api, "US", "local")
     ]
     updated = api.patch(f"/number_order_phone_numbers/{number_id}", json={"regulatory_requirements": values})
@@ -333,18 +370,28 @@ def test_values_set_directly_on_a_number_meet_its_requirements(api: httpx.Client
 def test_user_bundles_are_created_idempotently_used_by_orders_and_deactivated(api: httpx.Client) -> None:
     billing = api.get("/bundle_pricing/billing_bundles", params={"filter[country_iso]": "DE"}).json()["data"]
     assert billing and all("Germany" in b["name"] for b in billing)
-    body = {"idempotency_key": "0b5b7b3c-7d0a-4c1b-9d55-7a1f9e5c2a11", "items": [{"billing_bundle_id": billing[0]["id"], "quantity": 2}]}
+    body = {
+        "idempotency_key": "0b5b7b3c-7d0a-4c1b-9d55-7a1f9e5c2a11",
+        "items": [{"billing_bundle_id": billing[0]["id"], "quantity": 2}],
+    }
     first = api.post("/bundle_pricing/user_bundles/bulk", json=body)
     again = api.post("/bundle_pricing/user_bundles/bulk", json=body)
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     bundle_id = first.json()["data"][0]["id"]
-    api.post("/number_orders", json={"phone_numbers": [{"phone_number": "+4930123456", "bundle_id": bundle_id}]})
+    api.post(
+        "/number_orders", json={"phone_numbers": [{"phone_number": "+4930123456", "bundle_id": bundle_id}]}
+    )
     resources = api.get(f"/bundle_pricing/user_bundles/{bundle_id}/resources").json()["data"]
     assert [r["resource"] for r in resources] == ["+4930123456"]
     unused = api.get("/bundle_pricing/user_bundles/unused").json()["data"]
     assert [u["user_bundle_ids"] for u in unused] == [[first.json()["data"][1]["id"]]]
     assert api.delete(f"/bundle_pricing/user_bundles/{bundle_id}").json()["data"]["active"] is False
-    assert api.get("/bundle_pricing/user_bundles", params={"filter[resource]": "+4930123456"}).json()["meta"]["total_results"] == 1
+    assert (
+        api.get("/bundle_pricing/user_bundles", params={"filter[resource]": "+4930123456"}).json()["meta"][
+            "total_results"
+        ]
+        == 1
+    )
 
 
 def test_verification_codes_are_seeded_checked_and_expire(sandbox: SandboxServer, api: httpx.Client) -> None:
@@ -352,9 +399,15 @@ def test_verification_codes_are_seeded_checked_and_expire(sandbox: SandboxServer
     api.post("/verified_numbers", json={"phone_number": phone, "verification_method": "call"})
     code = sandbox.verification_code(phone)
     assert len(code) == 6 and code.isdigit()
-    assert api.post(f"/verified_numbers/{phone}/actions/verify", json={"verification_code": "x"}).status_code == 400
+    assert (
+        api.post(f"/verified_numbers/{phone}/actions/verify", json={"verification_code": "x"}).status_code
+        == 400
+    )
     sandbox.advance_clock(601)
-    assert api.post(f"/verified_numbers/{phone}/actions/verify", json={"verification_code": code}).status_code == 422
+    assert (
+        api.post(f"/verified_numbers/{phone}/actions/verify", json={"verification_code": code}).status_code
+        == 422
+    )
     api.post("/verified_numbers", json={"phone_number": phone, "verification_method": "sms"})
     fresh = sandbox.verification_code(phone)
     assert fresh != code  # a new request sends a new code

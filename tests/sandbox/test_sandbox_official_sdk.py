@@ -12,7 +12,9 @@ PDF = b"%PDF-1.4\n% utility bill, Friedrichstrasse 123, Berlin\n%%EOF\n"
 
 
 def test_the_official_sdk_onboards_a_german_local_number(sandbox: SandboxServer) -> None:
-    client = telnyx.Telnyx(api_key="KEY", base_url=sandbox.base_url, _strict_response_validation=True, max_retries=0)
+    client = telnyx.Telnyx(
+        api_key="KEY", base_url=sandbox.base_url, _strict_response_validation=True, max_retries=0
+    )
 
     # 1. What does a German local number need?
     per_number = client.phone_numbers_regulatory_requirements.retrieve(filter={"phone_number": "+4930123456"})
@@ -59,13 +61,16 @@ def test_the_official_sdk_onboards_a_german_local_number(sandbox: SandboxServer)
         phone_number_type="local",
         action="ordering",
         customer_reference="sdk-acme-de-local-ordering-group",
-        regulatory_requirements=[{"requirement_id": first.id, "field_value": values.get(first.field_type, first.example)}],
+        regulatory_requirements=[
+            {"requirement_id": first.id, "field_value": values.get(first.field_type, first.example)}
+        ],
     )
     assert group.status == "unapproved" and group.id
     group = client.requirement_groups.update(
         group.id,
         regulatory_requirements=[
-            {"requirement_id": r.id, "field_value": values.get(r.field_type or "", r.example or "")} for r in rest
+            {"requirement_id": r.id, "field_value": values.get(r.field_type or "", r.example or "")}
+            for r in rest
         ],
     )
     assert all(r.field_value for r in group.regulatory_requirements or [])
@@ -81,10 +86,14 @@ def test_the_official_sdk_onboards_a_german_local_number(sandbox: SandboxServer)
     assert [g.id for g in listed] == [group.id]
 
     # 5. Order the number, attach the group: requirements met.
-    order = client.number_orders.create(phone_numbers=[{"phone_number": "+4930123456"}], customer_reference="sdk-acme")
+    order = client.number_orders.create(
+        phone_numbers=[{"phone_number": "+4930123456"}], customer_reference="sdk-acme"
+    )
     assert order.data is not None and order.data.requirements_met is False
     sub_number_order_id = (order.data.sub_number_orders_ids or [])[0]
-    attached = client.sub_number_orders.update_requirement_group(sub_number_order_id, requirement_group_id=group.id)
+    attached = client.sub_number_orders.update_requirement_group(
+        sub_number_order_id, requirement_group_id=group.id
+    )
     assert attached.data is not None and attached.data.requirements_met is True
     sub = client.sub_number_orders.retrieve(sub_number_order_id)
     assert sub.data is not None and sub.data.requirements_met is True and sub.data.status == "success"

@@ -18,7 +18,7 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 class Tour:
-    """Sends requests, checks the status, validates the response and records which operations answered what."""
+    """Sends a request, checks its status, validates the response, records which operation answered what."""
 
     def __init__(self, client: httpx.Client, spec: SpecChecker) -> None:
         self.client = client
@@ -38,7 +38,8 @@ class Tour:
 def _values(requirements: list[dict[str, Any]], address_id: str, document_id: str) -> list[dict[str, str]]:
     by_type = {"address": address_id, "document": document_id}
     return [
-        {"requirement_id": r["id"], "field_value": by_type.get(r["field_type"], r["example"])} for r in requirements
+        {"requirement_id": r["id"], "field_value": by_type.get(r["field_type"], r["example"])}
+        for r in requirements
     ]
 
 
@@ -48,7 +49,9 @@ def test_every_operation_answers_as_the_spec_says(
     call = Tour(api, spec)
 
     # -- catalogue ------------------------------------------------------------------------------------------
-    types = call("GET", "/requirement_types", 200, params={"filter[name][contains]": "address", "sort": "-name"})
+    types = call(
+        "GET", "/requirement_types", 200, params={"filter[name][contains]": "address", "sort": "-name"}
+    )
     assert types["data"] and all("address" in t["name"].lower() for t in types["data"])
     call("GET", f"/requirement_types/{types['data'][0]['id']}", 200)
     call("GET", "/requirement_types/00000000-0000-4000-8000-000000000000", 404)
@@ -57,7 +60,11 @@ def test_every_operation_answers_as_the_spec_says(
         "GET",
         "/requirements",
         200,
-        params={"filter[country_code]": "DE", "filter[phone_number_type]": "local", "filter[action]": "ordering"},
+        params={
+            "filter[country_code]": "DE",
+            "filter[phone_number_type]": "local",
+            "filter[action]": "ordering",
+        },
     )
     assert len(requirements["data"]) == 1
     call("GET", f"/requirements/{requirements['data'][0]['id']}", 200)
@@ -66,13 +73,20 @@ def test_every_operation_answers_as_the_spec_says(
         "GET",
         "/regulatory_requirements",
         200,
-        params={"filter[country_code]": "DE", "filter[phone_number_type]": "local", "filter[action]": "ordering"},
+        params={
+            "filter[country_code]": "DE",
+            "filter[phone_number_type]": "local",
+            "filter[action]": "ordering",
+        },
     )
     de_local = regulatory["data"][0]["regulatory_requirements"]
     call("GET", "/regulatory_requirements", 200, params={"filter[phone_number]": "+447400123456"})
     call("GET", "/regulatory_requirements", 422, params={"filter[phone_number]": "12"})
     per_number = call(
-        "GET", "/phone_numbers_regulatory_requirements", 200, params={"filter[phone_number]": "+4930123456,+33612345678"}
+        "GET",
+        "/phone_numbers_regulatory_requirements",
+        200,
+        params={"filter[phone_number]": "+4930123456,+33612345678"},
     )
     assert [n["phone_number_type"] for n in per_number["data"]] == ["local", "mobile"]
     call("GET", "/phone_numbers_regulatory_requirements", 422, params={"filter[phone_number]": "+999"})
@@ -83,10 +97,18 @@ def test_every_operation_answers_as_the_spec_says(
     call("GET", f"/bundle_pricing/billing_bundles/{bundle_id}", 200)
     call("GET", "/bundle_pricing/billing_bundles/00000000-0000-4000-8000-000000000000", 404)
     created = call(
-        "POST", "/bundle_pricing/user_bundles/bulk", 201, json={"items": [{"billing_bundle_id": bundle_id, "quantity": 2}]}
+        "POST",
+        "/bundle_pricing/user_bundles/bulk",
+        201,
+        json={"items": [{"billing_bundle_id": bundle_id, "quantity": 2}]},
     )
     user_bundle_id, spare_bundle_id = (b["id"] for b in created["data"])
-    call("POST", "/bundle_pricing/user_bundles/bulk", 422, json={"items": [{"billing_bundle_id": "nope", "quantity": 1}]})
+    call(
+        "POST",
+        "/bundle_pricing/user_bundles/bulk",
+        422,
+        json={"items": [{"billing_bundle_id": "nope", "quantity": 1}]},
+    )
     call("GET", "/bundle_pricing/user_bundles", 200, params={"page[size]": 1})
     call("GET", "/bundle_pricing/user_bundles/unused", 200)
     call("GET", f"/bundle_pricing/user_bundles/{user_bundle_id}", 200)
@@ -119,14 +141,25 @@ def test_every_operation_answers_as_the_spec_says(
         "POST",
         "/documents",
         200,
-        json={"file": base64.b64encode(PDF).decode(), "filename": "proof.pdf", "customer_reference": "tour-doc"},
+        json={
+            "file": base64.b64encode(PDF).decode(),
+            "filename": "proof.pdf",
+            "customer_reference": "tour-doc",
+        },
     )["data"]
     spare = call(
-        "POST", "/documents", 200, files={"file": ("spare.pdf", PDF, "application/pdf")}, data={"customer_reference": "x"}
+        "POST",
+        "/documents",
+        200,
+        files={"file": ("spare.pdf", PDF, "application/pdf")},
+        data={"customer_reference": "x"},
     )["data"]
     call("POST", "/documents", 422, json={"filename": "nothing.pdf"})
     listed = call(
-        "GET", "/documents", 200, params=[("filter[customer_reference][in][]", "tour-doc"), ("sort", "-created_at")]
+        "GET",
+        "/documents",
+        200,
+        params=[("filter[customer_reference][in][]", "tour-doc"), ("sort", "-created_at")],
     )
     assert [d["id"] for d in listed["data"]] == [document["id"]]
     call("GET", "/documents", 422, params={"filter[owner]": "me"})
@@ -171,7 +204,10 @@ def test_every_operation_answers_as_the_spec_says(
     assert call("GET", f"/requirement_groups/{group['id']}", 200)["status"] == "approved"
     call("GET", "/requirement_groups/00000000-0000-4000-8000-000000000000", 404)
     other = call(
-        "POST", "/requirement_groups", 200, json={"country_code": "FR", "phone_number_type": "mobile", "action": "ordering"}
+        "POST",
+        "/requirement_groups",
+        200,
+        json={"country_code": "FR", "phone_number_type": "mobile", "action": "ordering"},
     )
     call("DELETE", f"/requirement_groups/{other['id']}", 200)
     call("DELETE", f"/requirement_groups/{other['id']}", 404)
@@ -207,12 +243,31 @@ def test_every_operation_answers_as_the_spec_says(
         "PATCH",
         f"/sub_number_orders/{gb_sub['id']}",
         200,
-        json={"regulatory_requirements": [{"requirement_id": requirement_type_id("GB", "Contact Name"), "field_value": "Jo"}]},
+        json={
+            "regulatory_requirements": [
+                {"requirement_id": requirement_type_id("GB", "Contact Name"), "field_value": "Jo"}
+            ]
+        },
     )
-    call("PATCH", f"/sub_number_orders/{gb_sub['id']}", 422, json={"regulatory_requirements": [{"requirement_id": "x"}]})
-    attached = call("POST", f"/sub_number_orders/{de_sub['id']}/requirement_group", 200, json={"requirement_group_id": group["id"]})
+    call(
+        "PATCH",
+        f"/sub_number_orders/{gb_sub['id']}",
+        422,
+        json={"regulatory_requirements": [{"requirement_id": "x"}]},
+    )
+    attached = call(
+        "POST",
+        f"/sub_number_orders/{de_sub['id']}/requirement_group",
+        200,
+        json={"requirement_group_id": group["id"]},
+    )
     assert attached["data"]["requirements_met"] is True
-    call("POST", f"/sub_number_orders/{gb_sub['id']}/requirement_group", 422, json={"requirement_group_id": group["id"]})
+    call(
+        "POST",
+        f"/sub_number_orders/{gb_sub['id']}/requirement_group",
+        422,
+        json={"requirement_group_id": group["id"]},
+    )
     numbers = call("GET", "/number_order_phone_numbers", 200, params={"filter[country_code]": "DE"})["data"]
     assert [n["phone_number"] for n in numbers] == ["+4930123456"] and numbers[0]["requirements_met"] is True
     call("GET", f"/number_order_phone_numbers/{numbers[0]['id']}", 200)
@@ -221,7 +276,11 @@ def test_every_operation_answers_as_the_spec_says(
         "PATCH",
         f"/number_order_phone_numbers/{numbers[0]['id']}",
         200,
-        json={"regulatory_requirements": [{"requirement_id": requirement_type_id("DE", "Contact Name"), "field_value": "Jo"}]},
+        json={
+            "regulatory_requirements": [
+                {"requirement_id": requirement_type_id("DE", "Contact Name"), "field_value": "Jo"}
+            ]
+        },
     )
     call(
         "POST",
@@ -238,7 +297,9 @@ def test_every_operation_answers_as_the_spec_says(
 
     # -- verified numbers -----------------------------------------------------------------------------------
     phone = "+15125550100"
-    assert call("POST", "/verified_numbers", 200, json={"phone_number": phone, "verification_method": "sms"}) == {
+    assert call(
+        "POST", "/verified_numbers", 200, json={"phone_number": phone, "verification_method": "sms"}
+    ) == {
         "phone_number": phone,
         "verification_method": "sms",
     }

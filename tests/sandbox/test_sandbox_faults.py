@@ -1,0 +1,157 @@
+"""Each fault knob, with seeded draws and tolerant bounds for the rates."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import httpx
+import pytest
+
+from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
+
+from .helpers import create_address
+
+
+def _statuses(api: httpx.Client, count: int, path: str = "/requirement_groups") -> Counter[int]:
+    return Counter(api.get(path).status_code for _ in range(count))
+
+
+def test_latency_adds_the_configured_mean(sandbox: SandboxServer, api: httpx.Client) -> None:
+    started = time.perf_counter()
+    for _ in range(5):
+        api.get("/requirement_groups")
+    baseline = (time.perf_counter() - started) / 5
+    sandbox.configure(latency_ms=60, latency_jitter_ms=10)
+    started = time.perf_counter()
+    for _ in range(10):
+        api.get("/requirement_groups")
+    delayed = (time.perf_counter() - started) / 10
+    assert 0.045 < delayed - baseline < 0.2
+    assert sandbox.stats()["requests"]["faults"]["latency"] == 10
+
+
+def test_rate_limit_answers_429_with_retry_after_beyond_the_bucket(
+    sandbox: SandboxServer, api: httpx.Client
+) -> None:
+    sandbox.configure(rate_limit=5, rate_limit_burst=5)
+    responses = [api.get("/requirement_groups") for _ in range(15)]
+    statuses = Counter(r.status_code for r in responses)
+    assert 5 <= statuses[200] <= 7 and statuses[429] >= 8
+    limited = next(r for r in responses if r.status_code == 429)
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["errors"][0]["code"] == "10011"
+    time.sleep(0.5)  # the bucket refills at 5 per second
+    assert api.get("/requirement_groups").status_code == 200
+
+
+def test_throttle_rate_answers_a_share_of_requests_429(sandbox: SandboxServer, api: httpx.Client) -> None:
+    sandbox.configure(throttle_rate=0.3, retry_after=2)
+    responses = [api.get("/requirement_groups") for _ in range(200)]
+    share = sum(r.status_code == 429 for r in responses) / 200
+    assert 0.2 < share < 0.4
+    assert {r.headers["retry-after"] for r in responses if r.status_code == 429} == {"2"}
+
+
+def test_error_rate_answers_a_share_of_requests_5xx(sandbox: SandboxServer, api: httpx.Client) -> None:
+    sandbox.configure(error_rate=0.25)
+    statuses = _statuses(api, 200)
+    errors = sum(n for status, n in statuses.items() if status >= 500)
+    assert 0.15 < errors / 200 < 0.35
+    assert set(statuses) <= {200, 500, 502, 503}
+
+
+def test_drop_rate_closes_the_connection_before_the_write(sandbox: SandboxServer, api: httpx.Client) -> None:
+    sandbox.configure(drop_rate=0.5)
+    outcomes: Counter[str] = Counter()
+    for index in range(40):
+        try:
+            api.post("/user_addresses", json=_address(f"drop-{index}"))
+            outcomes["answered"] += 1
+        except httpx.RemoteProtocolError:
+            outcomes["dropped"] += 1
+    assert 10 <= outcomes["dropped"] <= 30
+    sandbox.configure(drop_rate=0)
+    stored = api.get("/user_addresses", params={"page[size]": 250}).json()["meta"]["total_results"]
+    assert stored == outcomes["answered"]  # a dropped request never reached the store
+    assert sandbox.stats()["requests"]["faults"]["dropped"] == outcomes["dropped"]
+
+
+def test_lost_responses_commit_the_write_then_drop_the_connection(
+    sandbox: SandboxServer, api: httpx.Client
+) -> None:
+    sandbox.configure(lost_response_rate=1.0)
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post("/user_addresses", json=_address("lost-1"))
+    sandbox.configure(lost_response_rate=0)
+    found = api.get("/user_addresses", params={"filter[customer_reference][eq]": "lost-1"}).json()
+    assert found["meta"]["total_results"] == 1
+    assert sandbox.stats()["requests"]["faults"]["lost_response"] == 1
+
+
+def test_faults_never_touch_sandbox_routes(sandbox: SandboxServer, api: httpx.Client) -> None:
+    sandbox.configure(error_rate=1.0, drop_rate=1.0)
+    assert sandbox.stats()["config"]["error_rate"] == 1.0
+    sandbox.advance_clock(1)
+    assert api.get("/requirement_groups").status_code >= 500
+
+
+def test_the_same_seed_gives_the_same_faults() -> None:
+    def run() -> list[int]:
+        config = SandboxConfig(seed=42, throttle_rate=0.2, error_rate=0.2)
+        with (
+            SandboxServer(config) as sandbox,
+            httpx.Client(base_url=sandbox.base_url, headers={"Authorization": "Bearer k"}) as client,
+        ):
+            return [client.get("/requirement_groups").status_code for _ in range(40)]
+
+    first, second = run(), run()
+    assert first == second and len(set(first)) > 1
+
+
+def test_knobs_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANDBOX_LATENCY_MS", "25")
+    monkeypatch.setenv("SANDBOX_DROP_RATE", "0.1")
+    monkeypatch.setenv("SANDBOX_API_KEYS", "one, two")
+    monkeypatch.setenv("SANDBOX_APPROVE_AFTER", "0.5")
+    config = SandboxConfig()
+    assert (config.latency_ms, config.drop_rate, config.api_keys, config.approve_after) == (
+        25,
+        0.1,
+        ["one", "two"],
+        0.5,
+    )
+
+
+def test_invalid_or_unknown_knobs_are_rejected(sandbox: SandboxServer) -> None:
+    response = httpx.patch(f"{sandbox.root_url}/_sandbox/config", json={"error_rate": 2, "seed": 3})
+    assert response.status_code == 422
+    assert {e["source"]["pointer"] for e in response.json()["errors"]} == {"/seed"}
+    response = httpx.patch(f"{sandbox.root_url}/_sandbox/config", json={"error_rate": 2})
+    assert response.status_code == 422 and response.json()["errors"][0]["source"]["pointer"] == "/error_rate"
+
+
+def _address(reference: str) -> dict[str, str]:
+    return {
+        "customer_reference": reference,
+        "first_name": "Jo",
+        "last_name": "Park",
+        "business_name": "Acme",
+        "street_address": "1 Main Street",
+        "locality": "Austin",
+        "country_code": "US",
+    }
+
+
+def test_stats_count_requests_by_route_and_status_resources_and_duplicates(
+    sandbox: SandboxServer, api: httpx.Client
+) -> None:
+    create_address(api, customer_reference="tc-acme-address")
+    create_address(api, customer_reference="tc-acme-address")
+    create_address(api, customer_reference="tc-solo-address")
+    api.get("/user_addresses/does-not-exist")
+    stats = sandbox.stats()
+    assert stats["requests"]["by_route"]["POST /v2/user_addresses"] == {"200": 3}
+    assert stats["requests"]["by_route"]["GET /v2/user_addresses/{address_id}"] == {"404": 1}
+    assert stats["resources"]["user_addresses"] == 3
+    assert stats["duplicates"] == {"user_addresses": {"tc-acme-address": 2}}
