@@ -43,6 +43,8 @@ from telnyx_compliance.onboarding.steps import onboard
 
 #: Rows written to the results CSV at once while reading (invalid and carried-over rows).
 _WRITE_EVERY = 500
+_PLAN_KEY = re.compile(r"\[([a-z0-9_]+)\]")
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
 _ERROR_HEAD = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception))\b")
 #: Phrases of the pipeline's errors that mean "fix the input", not "try again" (see ``row_status``).
 _INVALID_PHRASES = ("cannot be met", "lists no requirements")
@@ -119,7 +121,11 @@ def _markdown_cell(text: str) -> str:
 def error_category(result: ResultRow) -> str:
     """A short label grouping similar errors: the failing columns, the exception type, or the status."""
     if result.status == "invalid":
-        columns = sorted({part.split(":", 1)[0].strip() for part in result.error.split("; ") if ":" in part})
+        # Plan problems name requirement keys as "[key]"; CSV problems are "column: reason; ...".
+        keys = sorted(set(_PLAN_KEY.findall(result.error)))
+        columns = keys or sorted(
+            {part.split(":", 1)[0].strip() for part in result.error.split("; ") if ":" in part}
+        )
         return "invalid " + ", ".join(columns) if columns else "invalid"
     if result.status == "pending_approval":
         return "pending approval"
@@ -155,7 +161,7 @@ def result_row(row: ParsedRow, result: OnboardingResult) -> ResultRow:
         requirement_group_id=result.requirement_group_id or "",
         requirement_group_status=result.requirement_group_status or "",
         attached_orders=tuple(order.id for order in result.attached_orders),
-        error=result.error or "",
+        error=_LINE_BREAKS.sub(" ", result.error or ""),
         row_digest=row.digest,
     )
 

@@ -26,8 +26,11 @@ column                              required  meaning
 ``address_postal_code``             no
 ``address_country_code``            no        defaults to ``country_code``; must equal it
 ``address_phone_number``            no        E.164 (``+493012345678``)
-``phone_numbers``                   no        numbers to order, E.164, separated by spaces, ``;`` or ``,``
+``phone_numbers``                   no        numbers to order, E.164, separated by ``;``, ``,`` or spaces
+                                              (``+49 30 1234567`` is one number: a space separates two
+                                              only before a ``+``)
 ``sub_number_order_ids``            no        existing sub-number orders to attach the requirement group to
+                                              (ids separated by spaces, ``;`` or ``,``)
 ``number_order_phone_number_ids``   no        existing ordered numbers to attach the requirement group to
 ``doc_<key>``                       no        a document file (PDF, PNG, JPEG or TIFF, at most
                                               ``COMPLIANCE_MAX_DOCUMENT_BYTES``) for requirement key <key>;
@@ -98,6 +101,8 @@ VALUE_PREFIX: Final = "value_"
 T = TypeVar("T")
 
 _LIST_SEPARATORS = re.compile(r"[\s;,]+")
+#: Phone numbers may contain spaces (``+49 30 1234567``): a space separates two only before a ``+``.
+_NUMBER_SEPARATORS = re.compile(r"\s*[;,\n]\s*|\s+(?=\+)")
 _CANDIDATE_DELIMITERS: Final = (";", "\t", "|")
 #: Cell values quoted in error messages are cut here (a 1 MB cell must not make a 1 MB error).
 _MAX_QUOTED = 80
@@ -288,8 +293,9 @@ class DocumentChecker:
         return resolved
 
 
-def _split_list(cell: str) -> list[str]:
-    return [item for item in _LIST_SEPARATORS.split(cell) if item]
+def _split_list(column: str, cell: str) -> list[str]:
+    separators = _NUMBER_SEPARATORS if column == "phone_numbers" else _LIST_SEPARATORS
+    return [item.strip() for item in separators.split(cell) if item.strip()]
 
 
 def _shared_digest(request: OnboardingRequest, shared_columns: tuple[str, ...]) -> bytes:
@@ -345,7 +351,7 @@ class RowValidator:
             payload["address"] = address
         for column in LIST_COLUMNS:
             if cells.get(column):
-                payload[column] = _split_list(cells[column])
+                payload[column] = _split_list(column, cells[column])
         documents: dict[str, Path] = {}
         for key in self.layout.document_keys:
             cell = cells.get(DOCUMENT_PREFIX + key, "")
