@@ -1,7 +1,8 @@
 """A stateful local Telnyx numbers-compliance API (FastAPI), faithful to the shared OpenAPI contract.
 
 ``SandboxServer(SandboxConfig(seed=1)).base_url`` is what a Telnyx client takes; sandbox-only
-routes live under ``/_sandbox`` (stats, config, verification codes, clock, reset). See ``docs/sandbox.md``.
+routes live under ``/_sandbox`` (stats, config, verification codes, clock, reset).
+See ``README.md`` next to this file.
 """
 
 from .app import create_app

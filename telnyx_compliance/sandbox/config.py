@@ -70,6 +70,11 @@ class SandboxConfig(BaseSettings):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
 
+    @classmethod
+    def from_flags(cls, **flags: Any) -> SandboxConfig:
+        """CLI flags over ``SANDBOX_*`` env over defaults; flags left at ``None`` fall back to the env."""
+        return cls(**{name: value for name, value in flags.items() if value is not None})
+
     def knobs(self) -> dict[str, Any]:
         """The run-time adjustable knobs and their current values."""
         return {name: getattr(self, name) for name in sorted(RUNTIME_KNOBS)}

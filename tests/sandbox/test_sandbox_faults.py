@@ -121,6 +121,8 @@ def test_knobs_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
         ["one", "two"],
         0.5,
     )
+    flagged = SandboxConfig.from_flags(latency_ms=80, drop_rate=None, seed=9)  # unset flags fall back to env
+    assert (flagged.latency_ms, flagged.drop_rate, flagged.seed) == (80, 0.1, 9)
 
 
 def test_invalid_or_unknown_knobs_are_rejected(sandbox: SandboxServer) -> None:
