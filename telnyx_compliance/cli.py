@@ -54,6 +54,7 @@ def sandbox(
         float | None, typer.Option(help="Share of writes committed whose response is then lost.")
     ] = None,
     approve_after: Annotated[float | None, typer.Option(help="Seconds from submission to a decision.")] = None,
+    document_ttl: Annotated[float | None, typer.Option(help="Unlinked documents are deleted after (s).")] = None,
     persist: Annotated[Path | None, typer.Option(help="SQLite file keeping state across restarts.")] = None,
     api_key: Annotated[
         list[str] | None, typer.Option(help="Accepted API key (repeatable; default: any non-empty key).")
@@ -62,20 +63,20 @@ def sandbox(
     """Serve the stateful local Telnyx compliance API (Ctrl-C stops it). Flags override SANDBOX_* env vars."""
     from telnyx_compliance.sandbox import SandboxConfig, serve
 
-    overrides = {
-        "seed": seed,
-        "latency_ms": latency_ms,
-        "latency_jitter_ms": latency_jitter_ms,
-        "rate_limit": rate_limit,
-        "throttle_rate": throttle_rate,
-        "error_rate": error_rate,
-        "drop_rate": drop_rate,
-        "lost_response_rate": lost_response_rate,
-        "approve_after": approve_after,
-        "persist_path": persist,
-        "api_keys": api_key or None,
-    }
-    config = SandboxConfig(**{name: value for name, value in overrides.items() if value is not None})
+    config = SandboxConfig.from_flags(
+        seed=seed,
+        latency_ms=latency_ms,
+        latency_jitter_ms=latency_jitter_ms,
+        rate_limit=rate_limit,
+        throttle_rate=throttle_rate,
+        error_rate=error_rate,
+        drop_rate=drop_rate,
+        lost_response_rate=lost_response_rate,
+        approve_after=approve_after,
+        document_ttl=document_ttl,
+        persist_path=str(persist) if persist else None,
+        api_keys=api_key or None,
+    )
     serve(config, host=host, port=port)
 
 
