@@ -46,7 +46,7 @@ def test_a_bad_row_names_its_row_column_and_what_was_expected_and_the_others_go_
     path = write_csv(
         [
             valid_row("good-1"),
-            valid_row("bad-e164", phone_numbers="+4930123456 030123"),
+            valid_row("bad-e164", phone_numbers="+4930123456; 030123"),
             valid_row("bad-country", country_code="XX"),
             valid_row("bad-enum", phone_number_type="landline", action="buy"),
             valid_row("bad-address", address_street_address="", address_phone_number="12345"),
@@ -76,6 +76,12 @@ def test_a_bad_row_names_its_row_column_and_what_was_expected_and_the_others_go_
     assert (
         rows[2].customer_reference == "bad-country" and rows[2].errors[0].customer_reference == "bad-country"
     )
+
+
+def test_phone_numbers_may_be_written_with_spaces(write_csv: WriteCSV) -> None:
+    [row] = parse(write_csv([valid_row(phone_numbers="+49 30 123456 +49 30 123457;+4930123458")]))
+    assert row.request is not None
+    assert row.request.phone_numbers == ("+4930123456", "+4930123457", "+4930123458")
 
 
 def test_address_in_another_country_is_an_error_on_address_country_code(write_csv: WriteCSV) -> None:
