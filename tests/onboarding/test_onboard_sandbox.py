@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import signal
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -313,3 +317,47 @@ async def test_failure_before_submission_deletes_the_documents_it_uploaded(
     reference = result.documents[0].customer_reference
     left = await client.documents.list(filter={"customer_reference": {"eq": reference}})
     assert left.data == []
+
+
+KILL_SCRIPT = """
+import asyncio, os, signal, sys
+from configs.settings import PipelineSettings
+from telnyx_compliance import AsyncTelnyx
+from telnyx_compliance.onboarding.request import OnboardingRequest
+from telnyx_compliance.onboarding.steps import onboard
+
+request = OnboardingRequest.model_validate_json(open(sys.argv[2]).read())
+
+def die(event):
+    if event.step == sys.argv[3]:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+async def main():
+    async with AsyncTelnyx(api_key="test-key", base_url=sys.argv[1]) as client:
+        await onboard(client, request, settings=PipelineSettings(approval_poll_interval=0.05), on_step=die)
+
+asyncio.run(main())
+"""
+
+
+async def test_sigkilled_process_is_resumed_by_a_rerun(
+    client: AsyncTelnyx, sandbox: SandboxServer, make_request: MakeRequest, tmp_path: Path
+) -> None:
+    request = make_request("DE", "local")
+    request_file = tmp_path / "request.json"
+    request_file.write_text(request.model_dump_json(), encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KILL_SCRIPT, sandbox.base_url, str(request_file), "documents"
+    )
+    assert await process.wait() == -signal.SIGKILL
+
+    result = await onboard(client, request, settings=SETTINGS)
+
+    assert result.status == "completed", result.error
+    outcomes = {event.step: event.outcome for event in result.steps}
+    assert (outcomes["address"], outcomes["documents"], outcomes["requirement_group"]) == (
+        "reused",
+        "reused",
+        "created",
+    )
+    assert sandbox.stats()["duplicates"] == {}
