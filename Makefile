@@ -11,6 +11,8 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+# Prefect's home (ephemeral database, settings) stays inside the project unless the caller sets one.
+export PREFECT_HOME ?= $(CURDIR)/.prefect
 
 .PHONY: install lint typecheck test test-fast demo bench chaos sandbox deploy format lock clean
 
@@ -51,8 +53,8 @@ chaos: install  ## the fault suite at 1,000 rows
 sandbox: install  ## serve the sandbox on http://127.0.0.1:4010/v2
 	$(BIN)/compliance sandbox
 
-deploy: install  ## apply deployments/prefect.yaml to the server in PREFECT_API_URL
-	cd deployments && ../$(BIN)/prefect --no-prompt deploy --all
+deploy: install  ## apply deployments/prefect.yaml to the server in PREFECT_API_URL (entrypoints relative to the repo root)
+	$(BIN)/prefect --no-prompt deploy --all --prefect-file deployments/prefect.yaml
 
 format: install
 	$(BIN)/ruff format .

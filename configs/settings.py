@@ -13,6 +13,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from telnyx_compliance import DEFAULT_BASE_URL, MissingAPIKeyError
 
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "SANDBOX_API_KEY",
+    "MissingAPIKeyError",
+    "PipelineSettings",
+    "TelnyxSettings",
+    "is_local_url",
+]
+
 #: Key sent to a local sandbox when none is configured; the sandbox accepts any key by default.
 SANDBOX_API_KEY = "sandbox"
 
@@ -67,12 +76,17 @@ class PipelineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COMPLIANCE_", env_file=".env", extra="ignore")
 
     approval_poll_timeout: float = Field(
-        default=300.0, ge=0, description="How long a flow polls a submitted group before handing it to reconcile (s)."
+        default=300.0,
+        ge=0,
+        description="How long a flow polls a submitted group before handing it to reconcile (s).",
     )
-    approval_poll_interval: float = Field(default=2.0, gt=0, description="First poll interval; doubles, capped.")
+    approval_poll_interval: float = Field(
+        default=2.0, gt=0, description="First poll interval; doubles, capped."
+    )
     approval_poll_max_interval: float = Field(default=60.0, gt=0)
     documents_base_dir: str | None = Field(
-        default=None, description="Document paths in a CSV must resolve inside this folder (default: the CSV's)."
+        default=None,
+        description="Document paths in a CSV must resolve inside this folder (default: the CSV's).",
     )
     max_document_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     reference_prefix: str = Field(default="tc", description="Prefix of every customer_reference we create.")

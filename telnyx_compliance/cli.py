@@ -43,18 +43,30 @@ def _settings() -> object:
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 4010,
-    seed: Annotated[int | None, typer.Option(help="Seed for ids, codes and faults (reproducible runs).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for ids, codes and faults (reproducible runs).")
+    ] = None,
     latency_ms: Annotated[float | None, typer.Option(help="Mean added latency per request (ms).")] = None,
-    latency_jitter_ms: Annotated[float | None, typer.Option(help="Jitter around the mean latency (ms).")] = None,
+    latency_jitter_ms: Annotated[
+        float | None, typer.Option(help="Jitter around the mean latency (ms).")
+    ] = None,
     rate_limit: Annotated[float | None, typer.Option(help="Requests per second before 429s.")] = None,
-    throttle_rate: Annotated[float | None, typer.Option(help="Share of requests answered 429 anyway.")] = None,
+    throttle_rate: Annotated[
+        float | None, typer.Option(help="Share of requests answered 429 anyway.")
+    ] = None,
     error_rate: Annotated[float | None, typer.Option(help="Share of requests answered 5xx.")] = None,
-    drop_rate: Annotated[float | None, typer.Option(help="Share of connections closed before the write.")] = None,
+    drop_rate: Annotated[
+        float | None, typer.Option(help="Share of connections closed before the write.")
+    ] = None,
     lost_response_rate: Annotated[
         float | None, typer.Option(help="Share of writes committed whose response is then lost.")
     ] = None,
-    approve_after: Annotated[float | None, typer.Option(help="Seconds from submission to a decision.")] = None,
-    document_ttl: Annotated[float | None, typer.Option(help="Unlinked documents are deleted after (s).")] = None,
+    approve_after: Annotated[
+        float | None, typer.Option(help="Seconds from submission to a decision.")
+    ] = None,
+    document_ttl: Annotated[
+        float | None, typer.Option(help="Unlinked documents are deleted after (s).")
+    ] = None,
     persist: Annotated[Path | None, typer.Option(help="SQLite file keeping state across restarts.")] = None,
     api_key: Annotated[
         list[str] | None, typer.Option(help="Accepted API key (repeatable; default: any non-empty key).")
@@ -82,7 +94,9 @@ def sandbox(
 
 @app.command("onboard-one")
 def onboard_one(
-    request_file: Annotated[Path, typer.Argument(help="JSON file holding one OnboardingRequest.", exists=True)],
+    request_file: Annotated[
+        Path, typer.Argument(help="JSON file holding one OnboardingRequest.", exists=True)
+    ],
 ) -> None:
     """Onboard one customer through the ``onboard_customer`` flow and print the result as JSON."""
     from pydantic import ValidationError
@@ -111,18 +125,26 @@ def onboard(
     ] = None,
     max_concurrency: Annotated[int | None, typer.Option(help="Concurrent onboardings.")] = None,
 ) -> None:
-    """Onboard every row of a CSV through the ``bulk_onboard`` flow; exit 0 only when all valid rows completed."""
+    """Onboard every row of a CSV through the ``bulk_onboard`` flow.
+
+    Exits 0 only when every valid row completed, 1 otherwise, 2 when the file as a whole is unusable.
+    """
     settings = _settings()
     from flows.bulk_onboard import run_bulk
+    from telnyx_compliance.onboarding.csv_io import CSVFormatError
 
-    summary = run_bulk(
-        csv_path,
-        out=out,
-        only_failed=only_failed,
-        settings=settings,  # type: ignore[arg-type]
-        max_concurrency=max_concurrency,
-        progress=sys.stderr.isatty(),
-    )
+    try:
+        summary = run_bulk(
+            csv_path,
+            out=out,
+            only_failed=only_failed,
+            settings=settings,  # type: ignore[arg-type]
+            max_concurrency=max_concurrency,
+            progress=sys.stderr.isatty(),
+        )
+    except (CSVFormatError, ValueError) as exc:
+        raise _fail(f"{csv_path}: {exc}") from None
+    typer.echo(summary.markdown())
     raise typer.Exit(summary.exit_code)
 
 
@@ -133,7 +155,9 @@ def template(
     action: Annotated[str, typer.Option(help="ordering or porting.")] = "ordering",
     out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
     rows: Annotated[int, typer.Option(help="Rows of synthetic values to add (with --fake).")] = 0,
-    fake: Annotated[bool, typer.Option(help="Fill --rows rows with valid synthetic values and documents.")] = False,
+    fake: Annotated[
+        bool, typer.Option(help="Fill --rows rows with valid synthetic values and documents.")
+    ] = False,
 ) -> None:
     """Write the CSV header (and a commented description of each requirement) for one market."""
     settings = _settings()
@@ -146,13 +170,62 @@ def template(
 
 @app.command()
 def demo(
-    csv_path: Annotated[Path, typer.Option("--csv", help="CSV to onboard.")] = Path("examples/onboarding.csv"),
+    csv_path: Annotated[Path, typer.Option("--csv", help="CSV to onboard.")] = Path(
+        "examples/onboarding.csv"
+    ),
     out: Annotated[Path, typer.Option(help="Results CSV.")] = Path("out/demo-results.csv"),
 ) -> None:
-    """Start a sandbox, onboard the example CSV through the bulk flow, print the summary, stop the sandbox."""
-    from telnyx_compliance.demo import run_demo
+    """Start a sandbox, onboard the example CSV through the bulk flow, print the summary, stop the sandbox.
 
-    raise typer.Exit(run_demo(csv_path, out))
+    Runs Prefect in ephemeral mode (no server) and needs no API key. The example CSV has rows that are
+    invalid or get declined on purpose, so the summary shows errors too; the demo itself succeeds when
+    every row got its line in the results.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from configs.settings import PipelineSettings, TelnyxSettings
+    from flows.bulk_onboard import run_bulk
+    from telnyx_compliance.onboarding.csv_io import CSVFormatError
+    from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
+
+    console = Console(stderr=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)  # a demo starts from nothing, like the sandbox does
+    with SandboxServer(SandboxConfig(seed=1, approve_after=2.0)) as sandbox:
+        console.print(f"[bold]Sandbox[/] on {sandbox.base_url} (seed 1, groups reviewed after 2 s)")
+        settings = TelnyxSettings(base_url=sandbox.base_url, api_key=None, rate_limit=50)
+        pipeline = PipelineSettings(approval_poll_interval=0.5, approval_poll_max_interval=2.0)
+        try:
+            summary = run_bulk(
+                csv_path, out=out, settings=settings, pipeline=pipeline, progress=sys.stdout.isatty()
+            )
+        except CSVFormatError as exc:
+            raise _fail(f"{csv_path}: {exc}") from None
+        stats = sandbox.stats()
+
+    table = Table(title="Rows by status")
+    for column in ("status", "rows"):
+        table.add_column(column)
+    for status, count in sorted(summary.counts.items()):
+        table.add_row(status, str(count))
+    console.print(table)
+    if summary.errors:
+        errors = Table(title="Errors")
+        errors.add_column("error")
+        errors.add_column("rows", justify="right")
+        for error, count in summary.errors.most_common():
+            errors.add_row(error, str(count))
+        console.print(errors)
+    console.print(
+        f"API calls: {stats['requests']['total']}; duplicates in the sandbox: {len(stats['duplicates'])}"
+    )
+    console.print(f"Results CSV: [bold]{out.resolve()}[/]")
+    console.print(
+        f"(`compliance onboard` would exit {summary.exit_code}: "
+        "0 only when every valid row completed; this CSV has bad rows on purpose.)"
+    )
+    raise typer.Exit(0 if summary.rows else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover
