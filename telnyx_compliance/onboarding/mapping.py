@@ -44,4 +44,8 @@ class RequirementMapping:
 
     def key_for(self, requirement_id: str, name: str) -> str:
         """The key a requirement is filled from: by id, then by name, then slug(name)."""
-        return self._by_alias.get(requirement_id.casefold()) or self._by_alias.get(name.casefold()) or slugify(name)
+        return (
+            self._by_alias.get(requirement_id.casefold())
+            or self._by_alias.get(name.casefold())
+            or slugify(name)
+        )

@@ -31,7 +31,9 @@ def check_e164(value: str) -> str:
     """Normalise a phone number to E.164; reject anything that is not a valid number."""
     raw = value.strip()
     if not raw.startswith("+"):
-        raise ValueError(f"expected an E.164 phone number starting with + (e.g. +493012345678), got {value!r}")
+        raise ValueError(
+            f"expected an E.164 phone number starting with + (e.g. +493012345678), got {value!r}"
+        )
     try:
         parsed = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException as exc:
@@ -95,8 +97,12 @@ class OnboardingRequest(BaseModel):
     documents: dict[str, Path] = Field(default_factory=dict, description="Requirement key -> document file.")
     values: dict[str, str] = Field(default_factory=dict, description="Requirement key -> textual value.")
     phone_numbers: tuple[E164, ...] = Field(default=(), description="Numbers to order (E.164).")
-    sub_number_order_ids: tuple[str, ...] = Field(default=(), description="Existing sub-number orders to attach.")
-    number_order_phone_number_ids: tuple[str, ...] = Field(default=(), description="Ordered numbers to attach.")
+    sub_number_order_ids: tuple[str, ...] = Field(
+        default=(), description="Existing sub-number orders to attach."
+    )
+    number_order_phone_number_ids: tuple[str, ...] = Field(
+        default=(), description="Ordered numbers to attach."
+    )
 
     @field_validator("customer_reference")
     @classmethod
