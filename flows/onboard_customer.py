@@ -35,7 +35,7 @@ from tasks.requirements import look_up_requirements
 from telnyx_compliance.onboarding.plan import PlanError
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult
-from telnyx_compliance.onboarding.steps import build_result
+from telnyx_compliance.onboarding.steps import build_result, should_attach, should_place_order
 
 
 def _flow_run_name() -> str:
@@ -70,10 +70,10 @@ async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult
     if group is not None:
         group = await wait_for_approval(plan, group)
     order = None
-    if group is None or group.status in {"approved", "pending-approval"}:
+    if should_place_order(group):
         order = await place_number_order(plan)
     attached = []
-    if group is not None and group.status == "approved":
+    if group is not None and should_attach(group):
         attached = await attach_requirement_group(plan, group, order, documents)
 
     result = build_result(

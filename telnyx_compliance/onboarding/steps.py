@@ -53,6 +53,7 @@ __all__ = [
     "EnsuredGroup",
     "EnsuredOrder",
     "GroupSnapshot",
+    "NumberRequirements",
     "OnStep",
     "OnboardingError",
     "RequirementReview",
@@ -65,13 +66,17 @@ __all__ = [
     "ensure_documents",
     "ensure_number_order",
     "ensure_requirement_group",
+    "find_requirement_group",
     "group_values",
     "lookup_all_requirements",
     "lookup_requirements",
     "lookup_requirements_for_numbers",
+    "merge_requirements",
     "onboard",
     "plan_request",
     "poll_approval",
+    "should_attach",
+    "should_place_order",
     "submit_requirement_group",
 ]
 
@@ -573,6 +578,17 @@ async def poll_approval(
         delay = min(delay * 2, max_interval)
 
 
+def should_place_order(group: GroupSnapshot | None) -> bool:
+    """Orders are placed once the group is approved or pending (reconcile attaches it later), never for a
+    declined or expired group; without requirements there is no group and nothing to wait for."""
+    return group is None or group.status in {"approved", PENDING}
+
+
+def should_attach(group: GroupSnapshot | None) -> bool:
+    """Only an approved group is attached to orders."""
+    return group is not None and group.status == "approved"
+
+
 # -- orders ----------------------------------------------------------------------------------------
 
 
@@ -818,11 +834,11 @@ async def onboard(
                 max_interval=settings.approval_poll_max_interval,
             )
             await emit("approval", "unchanged", group.id, group.status or "")
-        if group is None or group.status in {"approved", PENDING}:
+        if should_place_order(group):
             order = await ensure_number_order(client, plan)
             if order is not None:
                 await emit("number_order", order.outcome, order.id)
-        if group is not None and group.status == "approved":
+        if group is not None and should_attach(group):
             attached = await attach_requirement_group(
                 client,
                 group.id,
