@@ -26,6 +26,7 @@ from tasks.bulk import PrefectRateLimiter, ProgressArtifact, onboard_batch, publ
 from telnyx_compliance import AsyncTelnyx, RateLimiter
 from telnyx_compliance.onboarding.bulk import BulkRunner, BulkSummary, RowGroup, run_bulk_async
 from telnyx_compliance.onboarding.csv_io import CSVFormatError, count_rows
+from telnyx_compliance.onboarding.csv_source import CSVSourceError, is_url, materialise_csv
 from telnyx_compliance.onboarding.results_csv import ResultRow
 
 #: Terminal progress hook of the calling process (a callable is no flow parameter: those go to the API).
@@ -53,7 +54,8 @@ async def bulk_onboard(
     batch_size: int = 25,
     global_rate_limit: str | None = None,
 ) -> State[BulkSummary]:
-    """Onboard every row of ``csv_path``; results in ``out`` (default ``<csv>.results.csv``).
+    """Onboard every row of ``csv_path`` (a path, or an http(s) URL fetched first); results in ``out``
+    (default ``<csv>.results.csv``).
 
     ``only_failed``: a results CSV; only the rows it marks failed run. ``global_rate_limit``: the name of a
     Prefect global concurrency limit every API request also takes a slot of (account-wide rate limit when
@@ -62,7 +64,14 @@ async def bulk_onboard(
     logger = get_run_logger()
     settings = telnyx_settings()
     pipeline = pipeline_settings()
-    source = Path(csv_path)
+    try:
+        source = materialise_csv(csv_path, Path(pipeline.documents_base_dir or "."))
+    except CSVSourceError as error:
+        logger.error("%s", error)
+        return Failed(message=str(error), data=error)
+    if is_url(csv_path) and pipeline.documents_base_dir is None:
+        # Documents of a fetched CSV resolve against the working folder, not the download folder.
+        pipeline = pipeline.model_copy(update={"documents_base_dir": str(Path.cwd())})
     limiter: RateLimiter = (
         PrefectRateLimiter(settings.rate_limit, global_rate_limit)
         if global_rate_limit

@@ -1,0 +1,62 @@
+"""A bulk CSV given as a URL is fetched once into the documents folder; a path is used as it is."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from telnyx_compliance.onboarding.csv_source import CSVSourceError, is_url, materialise_csv
+
+CSV_TEXT = "customer_reference,country_code\nacme,DE\n"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "customers.csv").write_text(CSV_TEXT, encoding="utf-8")
+    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_url_is_fetched_into_the_base_dir_and_maps_to_the_same_file_on_rerun(
+    served: str, tmp_path: Path
+) -> None:
+    base = tmp_path / "work"
+    first = materialise_csv(f"{served}/customers.csv?sig=abc", base)
+    assert first.read_text(encoding="utf-8") == CSV_TEXT
+    assert first.parent == base / ".incoming"
+    assert first.name.endswith("-customers.csv")
+    again = materialise_csv(f"{served}/customers.csv?sig=abc", base)
+    assert again == first  # a rerun finds its results CSV next to the same file
+    assert not list(first.parent.glob("*.part"))
+
+
+def test_a_missing_url_says_so_without_the_query_string(served: str, tmp_path: Path) -> None:
+    with pytest.raises(CSVSourceError) as excinfo:
+        materialise_csv(f"{served}/nope.csv?X-Amz-Signature=secret123", tmp_path)
+    assert "could not fetch" in str(excinfo.value)
+    assert "secret123" not in str(excinfo.value)
+    assert not list(tmp_path.rglob("*.csv*"))
+
+
+def test_a_path_is_used_as_it_is_and_a_missing_one_is_a_clear_error(tmp_path: Path) -> None:
+    csv_path = tmp_path / "local.csv"
+    csv_path.write_text(CSV_TEXT, encoding="utf-8")
+    assert materialise_csv(str(csv_path), tmp_path / "unused") == csv_path
+    with pytest.raises(CSVSourceError, match="no such CSV file"):
+        materialise_csv(str(tmp_path / "absent.csv"), tmp_path)
+    assert is_url("https://files.example/x.csv") and not is_url(str(csv_path))
