@@ -539,6 +539,16 @@ async def ensure_requirement_group(
     changed = [entry for entry in payload if current.get(entry["requirement_id"]) != entry["field_value"]]
     if not changed:
         return EnsuredGroup(group=snapshot, outcome="unchanged")
+    if snapshot.status == PENDING:
+        names = ", ".join(
+            item.requirement.name
+            for item in plan.items
+            if item.requirement.id in {entry["requirement_id"] for entry in changed}
+        )
+        raise OnboardingError(
+            f"requirement group {snapshot.id} is under review, so {names} cannot be changed now; "
+            "rerun once it is approved or declined"
+        )
     updated = await client.requirement_groups.update(snapshot.id, regulatory_requirements=changed)
     return EnsuredGroup(group=GroupSnapshot.from_api(updated), outcome="updated")
 

@@ -361,3 +361,20 @@ async def test_sigkilled_process_is_resumed_by_a_rerun(
         "created",
     )
     assert sandbox.stats()["duplicates"] == {}
+
+
+async def test_changing_a_value_while_the_group_is_under_review_says_so(
+    client: AsyncTelnyx, sandbox: SandboxServer, make_request: MakeRequest
+) -> None:
+    pending_settings = SETTINGS.model_copy(update={"approval_poll_timeout": 0})
+    sandbox.configure(approve_after=3600)
+    try:
+        first = await onboard(client, make_request("US", "local", customer="busy"), settings=pending_settings)
+        changed = make_request("US", "local", customer="busy", values={"contact_name": "Erika Mustermann"})
+        second = await onboard(client, changed, settings=pending_settings)
+    finally:
+        sandbox.configure(approve_after=0.2)
+
+    assert first.status == "pending_approval"
+    assert second.status == "failed"
+    assert "under review, so Contact Name cannot be changed now" in (second.error or "")
