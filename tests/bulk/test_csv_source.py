@@ -46,11 +46,12 @@ def test_a_url_is_fetched_into_the_base_dir_and_maps_to_the_same_file_on_rerun(
 
 
 def test_a_missing_url_says_so_without_the_query_string(served: str, tmp_path: Path) -> None:
+    base = tmp_path / "work"
     with pytest.raises(CSVSourceError) as excinfo:
-        materialise_csv(f"{served}/nope.csv?X-Amz-Signature=secret123", tmp_path)
-    assert "could not fetch" in str(excinfo.value)
+        materialise_csv(f"{served}/nope.csv?X-Amz-Signature=secret123", base)
+    assert "could not fetch the CSV (HTTP 404)" in str(excinfo.value)
     assert "secret123" not in str(excinfo.value)
-    assert not list(tmp_path.rglob("*.csv*"))
+    assert not list(base.rglob("*.csv*"))  # no partial download left behind
 
 
 def test_a_path_is_used_as_it_is_and_a_missing_one_is_a_clear_error(tmp_path: Path) -> None:
