@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 
 import phonenumbers  # noqa: E402
 import pytest  # noqa: E402
+from pipeline_support import MakeRequest  # noqa: E402
 
 from telnyx_compliance.onboarding.fake import minimal_pdf, minimal_png  # noqa: E402
 from telnyx_compliance.onboarding.request import OnboardingRequest  # noqa: E402
@@ -103,9 +104,6 @@ def fresh_phone_number(prefix: str, length: int) -> str:
             return candidate
 
 
-MakeRequest = Callable[..., OnboardingRequest]
-
-
 @pytest.fixture
 def make_request(tmp_path: Path) -> MakeRequest:
     """A valid request for a market; documents go to ``tmp_path`` (``infected=True`` adds EICAR)."""
@@ -153,13 +151,3 @@ def make_request(tmp_path: Path) -> MakeRequest:
         )
 
     return make
-
-
-def count_writes(stats: dict[str, Any]) -> int:
-    """POST/PATCH/DELETE requests the sandbox answered, from ``sandbox.stats()``."""
-    by_route: dict[str, dict[str, int]] = stats["requests"]["by_route"]
-    return sum(
-        sum(statuses.values())
-        for route, statuses in by_route.items()
-        if route.split(" ", 1)[0] in {"POST", "PATCH", "DELETE"}
-    )

@@ -9,7 +9,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import pytest
-from conftest import MakeRequest, count_writes
+from pipeline_support import MakeRequest, count_writes
 
 from configs.settings import PipelineSettings, TelnyxSettings
 from telnyx_compliance.onboarding.request import OnboardingRequest

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MakeRequest, count_writes
+from pipeline_support import MakeRequest, count_writes
 
 from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx
