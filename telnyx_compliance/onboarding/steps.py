@@ -29,9 +29,9 @@ from pydantic import BaseModel, ConfigDict
 
 from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
-from telnyx_compliance._exceptions import APIError, NotFoundError
-from telnyx_compliance.models.documents import DocServiceDocument
+from telnyx_compliance._exceptions import APIError, NotFoundError, UnprocessableEntityError
 from telnyx_compliance.models.requirement_groups import RequirementGroup
+from telnyx_compliance.onboarding.known import KnownDocument, KnownOrder, KnownResources
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanError, PlanItem, PlanProblem, build_plan
 from telnyx_compliance.onboarding.request import Action, OnboardingKey, OnboardingRequest, PhoneNumberType
@@ -302,11 +302,18 @@ def merge_requirements(
 
 
 async def lookup_all_requirements(
-    client: AsyncTelnyx, request: OnboardingRequest
+    client: AsyncTelnyx, request: OnboardingRequest, *, known: KnownResources | None = None
 ) -> tuple[list[RequirementSpec], list[PlanProblem]]:
-    """The market's requirements, plus those of the requested numbers and a problem per number that does
-    not belong to the market (one extra call, only when the request orders numbers)."""
-    requirements = await lookup_requirements(client, request.key)
+    """The market's requirements (cached in ``known`` per market), plus those of the requested numbers and
+    a problem per number that does not belong to the market (one extra call, only when ordering numbers)."""
+    key = request.key
+    market = (key.country_code, key.phone_number_type, key.action)
+    if known is not None and market in known.requirements:
+        requirements = list(known.requirements[market])
+    else:
+        requirements = await lookup_requirements(client, key)
+        if known is not None:
+            known.requirements[market] = list(requirements)
     if not request.phone_numbers:
         return requirements, []
     numbers = await lookup_requirements_for_numbers(client, request.phone_numbers)
@@ -343,21 +350,31 @@ def plan_request(
 # -- address and documents -------------------------------------------------------------------------
 
 
-async def ensure_address(client: AsyncTelnyx, plan: OnboardingPlan) -> EnsuredAddress:
-    """Reuse the user address with the plan's reference, or create it."""
+async def ensure_address(
+    client: AsyncTelnyx, plan: OnboardingPlan, *, known: KnownResources | None = None
+) -> EnsuredAddress:
+    """Reuse the user address with the plan's reference (looked up, or in ``known``), or create it."""
     if plan.address is None:
         raise OnboardingError("the plan has no address requirement")
     reference = plan.address.reference
-    page = await client.user_addresses.list(
-        filter={"customer_reference": {"eq": reference}}, page_size=_PAGE_SIZE
-    )
-    for address in page.data:
-        if address.customer_reference == reference and address.id:
-            return EnsuredAddress(id=address.id, customer_reference=reference, outcome="reused")
+    if known is not None:
+        if reference in known.addresses:
+            return EnsuredAddress(
+                id=known.addresses[reference], customer_reference=reference, outcome="reused"
+            )
+    else:
+        page = await client.user_addresses.list(
+            filter={"customer_reference": {"eq": reference}}, page_size=_PAGE_SIZE
+        )
+        for address in page.data:
+            if address.customer_reference == reference and address.id:
+                return EnsuredAddress(id=address.id, customer_reference=reference, outcome="reused")
     fields = plan.address.address.model_dump(exclude_none=True)
     created = await client.user_addresses.create(customer_reference=reference, **fields)
     if created.data is None or not created.data.id:
         raise OnboardingError("Telnyx created a user address without returning its id")
+    if known is not None:
+        known.addresses[reference] = created.data.id
     return EnsuredAddress(id=created.data.id, customer_reference=reference, outcome="created")
 
 
@@ -366,6 +383,7 @@ async def ensure_documents(
     plan: OnboardingPlan,
     *,
     on_upload: Callable[[UploadedDocument], None] | None = None,
+    known: KnownResources | None = None,
 ) -> list[UploadedDocument]:
     """Reuse each document uploaded under its reference (same sha256), or upload it and verify the sha256.
 
@@ -376,12 +394,15 @@ async def ensure_documents(
     if not items:
         return []
     references = [item.document.reference for item in items if item.document is not None]
-    existing: dict[str, DocServiceDocument] = {}
-    async for listed in client.documents.list(
-        filter={"customer_reference": {"in": references}}, page_size=_PAGE_SIZE
-    ):
-        if listed.customer_reference in references and listed.id:
-            existing.setdefault(listed.customer_reference, listed)
+    existing: dict[str, KnownDocument] = {}
+    if known is not None:
+        existing = {ref: known.documents[ref] for ref in references if ref in known.documents}
+    else:
+        async for listed in client.documents.list(
+            filter={"customer_reference": {"in": references}}, page_size=_PAGE_SIZE
+        ):
+            if listed.customer_reference in references and listed.id:
+                existing.setdefault(listed.customer_reference, KnownDocument(listed.id, listed.sha256))
 
     uploaded: list[UploadedDocument] = []
     for item in items:
@@ -389,7 +410,7 @@ async def ensure_documents(
         assert planned is not None
         found = existing.get(planned.reference)
         if found is not None and found.sha256 == planned.sha256:
-            uploaded.append(_uploaded(item, found, created=False))
+            uploaded.append(_uploaded(item, found.id, created=False))
             continue
         if found is not None:
             raise DocumentIntegrityError(
@@ -405,9 +426,11 @@ async def ensure_documents(
         document = response.data
         if document is None or not document.id:
             raise OnboardingError(f"Telnyx accepted {planned.filename} without returning a document id")
-        record = _uploaded(item, document, created=True)
+        record = _uploaded(item, document.id, created=True)
         if on_upload is not None:
             on_upload(record)
+        if known is not None:
+            known.documents[planned.reference] = KnownDocument(document.id, document.sha256)
         if document.sha256 != planned.sha256:
             await _delete_quietly(client, document.id)
             raise DocumentIntegrityError(
@@ -418,11 +441,11 @@ async def ensure_documents(
     return uploaded
 
 
-def _uploaded(item: PlanItem, document: DocServiceDocument, *, created: bool) -> UploadedDocument:
-    assert item.document is not None and document.id is not None
+def _uploaded(item: PlanItem, document_id: str, *, created: bool) -> UploadedDocument:
+    assert item.document is not None
     return UploadedDocument(
         requirement_id=item.requirement.id,
-        document_id=document.id,
+        document_id=document_id,
         filename=item.document.filename,
         sha256=item.document.sha256,
         customer_reference=item.document.reference,
@@ -514,11 +537,20 @@ async def find_requirement_group(client: AsyncTelnyx, reference: str) -> Require
 
 
 async def ensure_requirement_group(
-    client: AsyncTelnyx, plan: OnboardingPlan, values: Mapping[str, str]
+    client: AsyncTelnyx,
+    plan: OnboardingPlan,
+    values: Mapping[str, str],
+    *,
+    known: KnownResources | None = None,
 ) -> EnsuredGroup:
     """Create the group with every value, or PATCH only the values that changed since the last run."""
     key = plan.key
-    existing = await find_requirement_group(client, plan.group_reference)
+    if known is None:
+        existing = await find_requirement_group(client, plan.group_reference)
+    elif plan.group_reference in known.groups:  # re-read: its status moves on its own
+        existing = await client.requirement_groups.retrieve(known.groups[plan.group_reference])
+    else:
+        existing = None
     payload = [{"requirement_id": rid, "field_value": value} for rid, value in values.items()]
     if existing is None:
 
@@ -533,7 +565,10 @@ async def ensure_requirement_group(
             regulatory_requirements=payload,
             find_existing=find_existing,
         )
-        return EnsuredGroup(group=GroupSnapshot.from_api(created), outcome="created")
+        snapshot = GroupSnapshot.from_api(created)
+        if known is not None:
+            known.groups[plan.group_reference] = snapshot.id
+        return EnsuredGroup(group=snapshot, outcome="created")
     snapshot = GroupSnapshot.from_api(existing)
     current = snapshot.values
     changed = [entry for entry in payload if current.get(entry["requirement_id"]) != entry["field_value"]]
@@ -559,7 +594,15 @@ async def submit_requirement_group(
     """Submit for approval unless already pending or decided."""
     if group.status == PENDING or group.is_final:
         return group, "skipped"
-    submitted = await client.requirement_groups.submit_for_approval(group.id)
+    try:
+        submitted = await client.requirement_groups.submit_for_approval(group.id)
+    except UnprocessableEntityError:
+        # A retried submit whose first attempt went through (response lost) is refused as "already
+        # submitted": the group's current status says whether that is what happened.
+        current = GroupSnapshot.from_api(await client.requirement_groups.retrieve(group.id))
+        if current.status == PENDING or current.is_final:
+            return current, "updated"
+        raise
     return GroupSnapshot.from_api(submitted), "updated"
 
 
@@ -602,30 +645,45 @@ def should_attach(group: GroupSnapshot | None) -> bool:
 # -- orders ----------------------------------------------------------------------------------------
 
 
-async def ensure_number_order(client: AsyncTelnyx, plan: OnboardingPlan) -> EnsuredOrder | None:
+async def ensure_number_order(
+    client: AsyncTelnyx, plan: OnboardingPlan, *, known: KnownResources | None = None
+) -> EnsuredOrder | None:
     """Reuse the number order placed under the plan's order reference, or place it. None without numbers."""
     if not plan.phone_numbers:
         return None
     reference = plan.order_reference
-    page = await client.number_orders.list(filter={"customer_reference": reference}, page_size=_PAGE_SIZE)
-    for order in page.data:
-        if order.customer_reference == reference and order.id:
+    if known is not None:
+        if reference in known.orders:
+            placed = known.orders[reference]
             return EnsuredOrder(
-                id=order.id,
+                id=placed.id,
                 customer_reference=reference,
-                sub_number_order_ids=tuple(order.sub_number_orders_ids or ()),
+                sub_number_order_ids=placed.sub_number_order_ids,
                 outcome="reused",
             )
+    else:
+        page = await client.number_orders.list(filter={"customer_reference": reference}, page_size=_PAGE_SIZE)
+        for order in page.data:
+            if order.customer_reference == reference and order.id:
+                return EnsuredOrder(
+                    id=order.id,
+                    customer_reference=reference,
+                    sub_number_order_ids=tuple(order.sub_number_orders_ids or ()),
+                    outcome="reused",
+                )
     created = await client.number_orders.create(
         phone_numbers=[{"phone_number": number} for number in plan.phone_numbers],
         customer_reference=reference,
     )
     if created.data is None or not created.data.id:
         raise OnboardingError("Telnyx placed a number order without returning its id")
+    sub_number_order_ids = tuple(created.data.sub_number_orders_ids or ())
+    if known is not None:
+        known.orders[reference] = KnownOrder(created.data.id, sub_number_order_ids)
     return EnsuredOrder(
         id=created.data.id,
         customer_reference=reference,
-        sub_number_order_ids=tuple(created.data.sub_number_orders_ids or ()),
+        sub_number_order_ids=sub_number_order_ids,
         outcome="created",
     )
 
@@ -783,12 +841,14 @@ async def onboard(
     mapping: RequirementMapping | None = None,
     settings: PipelineSettings | None = None,
     on_step: OnStep | None = None,
+    known: KnownResources | None = None,
 ) -> OnboardingResult:
     """Take one request from nothing to an approved group attached to its orders; never raises for an
     outcome an operator acts on (plan problems, API errors, declines): those come back as the result.
 
     A failure before submission deletes the documents this call uploaded that are not linked.
     ``on_step`` is told about each step (and can stop the run by raising, as tests do to simulate a crash).
+    ``known`` (:meth:`KnownResources.fetch`, shared by many onboardings) replaces the per-resource lookups.
     """
     settings = settings or PipelineSettings()
     mapping = mapping or RequirementMapping.load()
@@ -804,7 +864,7 @@ async def onboard(
                 await maybe
 
     try:
-        requirements, number_problems = await lookup_all_requirements(client, request)
+        requirements, number_problems = await lookup_all_requirements(client, request, known=known)
         await emit("requirements", "unchanged", detail=f"{len(requirements)} requirement(s)")
         plan = plan_request(request, requirements, number_problems, mapping=mapping, settings=settings)
         await emit("plan", "unchanged", detail=f"{len(plan.items)} value(s)")
@@ -820,32 +880,33 @@ async def onboard(
     submitted = False
     try:
         if plan.needs_address:
-            address = await ensure_address(client, plan)
+            address = await ensure_address(client, plan, known=known)
             address_id = address.id
             await emit("address", address.outcome, address.id)
         documents = await ensure_documents(
-            client, plan, on_upload=lambda d: uploaded_now.append(d.document_id)
+            client, plan, on_upload=lambda d: uploaded_now.append(d.document_id), known=known
         )
         for document in documents:
             await emit("documents", "created" if document.created else "reused", document.document_id)
         if plan.items:
             values = group_values(plan, address_id=address_id, documents=documents)
-            ensured = await ensure_requirement_group(client, plan, values)
+            ensured = await ensure_requirement_group(client, plan, values, known=known)
             group = ensured.group
             await emit("requirement_group", ensured.outcome, group.id)
             group, outcome = await submit_requirement_group(client, group)
             submitted = True
             await emit("submit", outcome, group.id, group.status or "")
-            group = await poll_approval(
-                client,
-                group.id,
-                timeout=settings.approval_poll_timeout,
-                interval=settings.approval_poll_interval,
-                max_interval=settings.approval_poll_max_interval,
-            )
+            if group.status == PENDING:
+                group = await poll_approval(
+                    client,
+                    group.id,
+                    timeout=settings.approval_poll_timeout,
+                    interval=settings.approval_poll_interval,
+                    max_interval=settings.approval_poll_max_interval,
+                )
             await emit("approval", "unchanged", group.id, group.status or "")
         if should_place_order(group):
-            order = await ensure_number_order(client, plan)
+            order = await ensure_number_order(client, plan, known=known)
             if order is not None:
                 await emit("number_order", order.outcome, order.id)
         if group is not None and should_attach(group):

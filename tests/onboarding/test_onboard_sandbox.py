@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import signal
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pipeline_support import MakeRequest, count_writes
 from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx
 from telnyx_compliance.onboarding import steps
+from telnyx_compliance.onboarding.known import KnownResources
 from telnyx_compliance.onboarding.references import is_group_reference, order_reference_prefix_for_group
 from telnyx_compliance.onboarding.report import outcome_markdown
 from telnyx_compliance.onboarding.requirements import AcceptanceCriteria, RequirementSpec
@@ -378,3 +380,66 @@ async def test_changing_a_value_while_the_group_is_under_review_says_so(
     assert first.status == "pending_approval"
     assert second.status == "failed"
     assert "under review, so Contact Name cannot be changed now" in (second.error or "")
+
+
+def _calls(sandbox: SandboxServer) -> Counter[str]:
+    by_route = sandbox.stats()["requests"]["by_route"]
+    return Counter({route: sum(statuses.values()) for route, statuses in by_route.items()})
+
+
+async def test_known_resources_replace_per_row_lookups(
+    client: AsyncTelnyx, sandbox: SandboxServer, make_request: MakeRequest
+) -> None:
+    # Two rows of one customer and market (as a bulk CSV groups them): one address, document and group,
+    # an order each. With a snapshot fetched once, no row looks its resources up one by one.
+    first = make_request("GB", "mobile", customer="bulk-co")
+    second = make_request("GB", "mobile", customer="bulk-co")
+    known = await KnownResources.fetch(client, prefix="tc")
+    before = _calls(sandbox)
+
+    results = [await onboard(client, request, settings=SETTINGS, known=known) for request in (first, second)]
+
+    assert [result.status for result in results] == ["completed", "completed"]
+    assert results[0].requirement_group_id == results[1].requirement_group_id
+    assert (
+        results[0].address_id == results[1].address_id
+        and results[0].number_order_id != results[1].number_order_id
+    )
+    calls = _calls(sandbox) - before
+    for listing in (
+        "GET /v2/user_addresses",
+        "GET /v2/documents",
+        "GET /v2/requirement_groups",
+        "GET /v2/number_orders",
+    ):
+        assert calls[listing] == 0, listing
+    assert calls["GET /v2/regulatory_requirements"] == 1  # cached per market
+    assert calls["POST /v2/requirement_groups"] == 1 and calls["POST /v2/number_orders"] == 2
+
+    rerun_known = await KnownResources.fetch(client, prefix="tc")
+    rerun = await onboard(client, second, settings=SETTINGS, known=rerun_known)
+    assert rerun.status == "completed" and rerun.number_order_id == results[1].number_order_id
+    assert {event.outcome for event in rerun.steps if event.step != "attach"} <= {
+        "reused",
+        "unchanged",
+        "skipped",
+    }
+    assert sandbox.stats()["duplicates"] == {}
+
+
+async def test_a_submit_retried_after_its_response_was_lost_counts_as_submitted(
+    client: AsyncTelnyx, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_submit = client.requirement_groups.submit_for_approval
+
+    async def submitted_but_answer_lost_then_retried(group_id: str) -> Any:
+        await real_submit(group_id)  # went through; the client retries and Telnyx says "already submitted"
+        return await real_submit(group_id)
+
+    monkeypatch.setattr(
+        client.requirement_groups, "submit_for_approval", submitted_but_answer_lost_then_retried
+    )
+
+    result = await onboard(client, make_request("US", "local"), settings=SETTINGS)
+
+    assert result.status == "completed", result.error
