@@ -23,7 +23,7 @@ def main(csv_path: Path, results: Path, concurrency: int) -> dict[str, float | i
         csv_path,
         out=results,
         settings=TelnyxSettings(),
-        pipeline=PipelineSettings(approval_poll_interval=0.5, approval_poll_max_interval=2.0),
+        pipeline=PipelineSettings(approval_poll_interval=1.05, approval_poll_max_interval=2.0),
         max_concurrency=concurrency,
         progress=False,
     )

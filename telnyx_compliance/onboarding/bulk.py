@@ -10,6 +10,10 @@ No Prefect here: ``flows/bulk_onboard.py`` runs each batch of groups as a Prefec
 * **Concurrency.** Groups run concurrently, at most ``max_concurrency`` at a time (an
   ``asyncio.Semaphore``), on one ``AsyncTelnyx`` whose ``RateLimiter`` every request of the run shares:
   concurrency hides latency, the limiter holds the rate.
+* **One snapshot.** Before running, :func:`prefetch` reads what already exists under our reference prefix
+  (:class:`~telnyx_compliance.onboarding.known.KnownResources`), each market's requirements and the
+  phone numbers' requirements (batched); every ``onboard`` gets it as ``known=``, so a row makes only
+  the calls that change something (creates, submit, one status read, order, attach).
 * **Results.** Each finished batch of groups is appended to the results CSV and flushed before the next
   result is written, so a crash loses at most the batches still running; a rerun finds their resources.
 * **Reruns.** A row whose previous line in the results CSV is ``completed`` (recognised by the hash of its
@@ -28,7 +32,9 @@ from pathlib import Path
 
 from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
+from telnyx_compliance._exceptions import APIError
 from telnyx_compliance.onboarding.csv_io import ParsedRow, iter_rows
+from telnyx_compliance.onboarding.known import KnownResources
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingKey
 from telnyx_compliance.onboarding.results import OnboardingResult
@@ -39,7 +45,7 @@ from telnyx_compliance.onboarding.results_csv import (
     RowStatus,
     latest_results,
 )
-from telnyx_compliance.onboarding.steps import onboard
+from telnyx_compliance.onboarding.steps import onboard, prefetch_numbers, prefetch_requirements
 
 #: Rows written to the results CSV at once while reading (invalid and carried-over rows).
 _WRITE_EVERY = 500
@@ -265,10 +271,12 @@ class BulkRunner:
         mapping: RequirementMapping,
         max_concurrency: int,
         on_row: OnRow | None = None,
+        known: KnownResources | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.client = client
+        self.known = known
         self.writer = writer
         self.summary = summary
         self.settings = settings
@@ -297,7 +305,9 @@ class BulkRunner:
     async def _run_row(self, row: ParsedRow) -> ResultRow:
         assert row.request is not None
         try:
-            result = await onboard(self.client, row.request, mapping=self.mapping, settings=self.settings)
+            result = await onboard(
+                self.client, row.request, mapping=self.mapping, settings=self.settings, known=self.known
+            )
         except Exception as error:  # the pipeline returns every expected outcome; never lose the row
             return ResultRow(
                 row=row.row_number,
@@ -307,6 +317,30 @@ class BulkRunner:
                 row_digest=row.digest,
             )
         return result_row(row, result)
+
+
+async def prefetch(client: AsyncTelnyx, groups: Sequence[RowGroup], *, prefix: str) -> KnownResources | None:
+    """One snapshot for the whole run instead of per-row lookups: our existing resources (a few paginated
+    list calls), each market's requirements (one call per market) and what Telnyx says about the phone
+    numbers of every row (batched). None when there is nothing to run, or when the snapshot of our
+    resources cannot be read (after the client's retries): each row then looks up its own resources and
+    reports its own error, as without a snapshot."""
+    if not groups:
+        return None
+    try:
+        known = await KnownResources.fetch(client, prefix)
+    except APIError:
+        return None
+    await prefetch_requirements(client, known, (group.key for group in groups))
+    numbers = [
+        number
+        for group in groups
+        for row in group.rows
+        if row.request is not None
+        for number in row.request.phone_numbers
+    ]
+    await prefetch_numbers(client, known, numbers)
+    return known
 
 
 RunBatch = Callable[[BulkRunner, Sequence[RowGroup]], Awaitable[list[ResultRow]]]
@@ -362,8 +396,10 @@ async def run_bulk_async(
         )
         if on_prepared is not None:
             on_prepared(prepared)
+        known = await prefetch(client, prepared.groups, prefix=settings.reference_prefix)
         runner = BulkRunner(
             client,
+            known=known,
             writer=writer,
             summary=summary,
             settings=settings,
@@ -384,6 +420,7 @@ __all__ = [
     "batched",
     "default_results_path",
     "error_category",
+    "prefetch",
     "prepare",
     "result_row",
     "row_status",

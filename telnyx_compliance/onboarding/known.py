@@ -13,9 +13,13 @@ before use, since their status moves on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance.onboarding.requirements import RequirementSpec
+
+if TYPE_CHECKING:
+    from telnyx_compliance.onboarding.steps import NumberRequirements
 
 _PAGE_SIZE = 250
 
@@ -44,6 +48,8 @@ class KnownResources:
     groups: dict[str, str] = field(default_factory=dict)
     orders: dict[str, KnownOrder] = field(default_factory=dict)
     requirements: dict[MarketKey, list[RequirementSpec]] = field(default_factory=dict)
+    #: What Telnyx says about each phone number (``steps.prefetch_numbers``, batched for a bulk run).
+    numbers: dict[str, NumberRequirements] = field(default_factory=dict)
 
     @classmethod
     async def fetch(cls, client: AsyncTelnyx, prefix: str = "tc") -> KnownResources:

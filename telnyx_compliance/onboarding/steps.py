@@ -75,6 +75,8 @@ __all__ = [
     "onboard",
     "plan_request",
     "poll_approval",
+    "prefetch_numbers",
+    "prefetch_requirements",
     "should_attach",
     "should_place_order",
     "submit_requirement_group",
@@ -316,9 +318,46 @@ async def lookup_all_requirements(
             known.requirements[market] = list(requirements)
     if not request.phone_numbers:
         return requirements, []
-    numbers = await lookup_requirements_for_numbers(client, request.phone_numbers)
+    if known is not None and all(number in known.numbers for number in request.phone_numbers):
+        numbers = [known.numbers[number] for number in request.phone_numbers]
+    else:
+        numbers = await lookup_requirements_for_numbers(client, request.phone_numbers)
+        if known is not None:
+            known.numbers.update((entry.phone_number, entry) for entry in numbers if entry.phone_number)
     problems = check_phone_numbers(request.key, request.phone_numbers, numbers)
     return merge_requirements(requirements, numbers), problems
+
+
+#: Phone numbers per ``/phone_numbers_regulatory_requirements`` call when prefetching (keeps the URL short).
+_NUMBERS_PER_LOOKUP = 100
+
+
+async def prefetch_requirements(
+    client: AsyncTelnyx, known: KnownResources, keys: Iterable[OnboardingKey]
+) -> None:
+    """Cache in ``known`` the requirements of every market of ``keys`` (one lookup per market), so that
+    concurrent onboardings of one market do not each look them up. A market Telnyx does not list (or a
+    failed lookup) stays uncached: each onboarding of it then reports the error itself."""
+    markets = {(key.country_code, key.phone_number_type, key.action): key for key in keys}
+    for market, key in markets.items():
+        if market in known.requirements:
+            continue
+        with contextlib.suppress(OnboardingError, APIError):
+            known.requirements[market] = await lookup_requirements(client, key)
+
+
+async def prefetch_numbers(client: AsyncTelnyx, known: KnownResources, phone_numbers: Iterable[str]) -> None:
+    """Cache in ``known`` what Telnyx says about each phone number, :data:`_NUMBERS_PER_LOOKUP` per call.
+
+    A number missing from an answer stays uncached, so its onboarding looks it up again and reports it.
+    """
+    wanted = [number for number in dict.fromkeys(phone_numbers) if number not in known.numbers]
+    for start in range(0, len(wanted), _NUMBERS_PER_LOOKUP):
+        chunk = wanted[start : start + _NUMBERS_PER_LOOKUP]
+        with contextlib.suppress(APIError):
+            for entry in await lookup_requirements_for_numbers(client, chunk):
+                if entry.phone_number in chunk:
+                    known.numbers[entry.phone_number] = entry
 
 
 def plan_request(
@@ -615,13 +654,18 @@ async def poll_approval(
     max_interval: float = 60.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    read_first: bool = True,
 ) -> GroupSnapshot:
     """Poll until the group is decided, waiting ``interval`` doubling up to ``max_interval``.
 
     Returns the group still ``pending-approval`` when ``timeout`` seconds pass (hand it to reconcile).
+    ``read_first=False`` waits ``interval`` before the first read (the caller has just seen it pending).
     """
     deadline = clock() + timeout
     delay = interval
+    if not read_first:
+        await sleep(min(delay, max(0.0, timeout)))
+        delay = min(delay * 2, max_interval)
     while True:
         group = GroupSnapshot.from_api(await client.requirement_groups.retrieve(group_id))
         remaining = deadline - clock()
@@ -695,12 +739,17 @@ async def attach_requirement_group(
     sub_number_order_ids: Sequence[str] = (),
     number_order_phone_number_ids: Sequence[str] = (),
     document_ids: Sequence[str] = (),
+    linked_document_ids: Iterable[str] | None = None,
 ) -> list[AttachedOrder]:
     """Attach the (approved) group to each order; report ``requirements_met`` and the documents linked.
 
-    Attaching is an assignment, so doing it again on a rerun changes nothing.
+    The documents linked are read from ``document_links`` unless the caller already knows them
+    (``linked_document_ids``). Attaching is an assignment, so doing it again on a rerun changes nothing.
     """
-    linked = await _linked_documents(client, [group_id]) if document_ids else set()
+    if linked_document_ids is not None:
+        linked = set(linked_document_ids)
+    else:
+        linked = await _linked_documents(client, [group_id]) if document_ids else set()
     attached: list[AttachedOrder] = []
     for sub_number_order_id in dict.fromkeys(sub_number_order_ids):
         response = await client.sub_number_orders.update_requirement_group(
@@ -903,6 +952,8 @@ async def onboard(
                     timeout=settings.approval_poll_timeout,
                     interval=settings.approval_poll_interval,
                     max_interval=settings.approval_poll_max_interval,
+                    # In bulk (``known``), the submit just returned it pending: no point reading it now.
+                    read_first=known is None,
                 )
             await emit("approval", "unchanged", group.id, group.status or "")
         if should_place_order(group):
@@ -919,6 +970,9 @@ async def onboard(
                 ),
                 number_order_phone_number_ids=plan.number_order_phone_number_ids,
                 document_ids=[document.document_id for document in documents],
+                # In bulk, the approved group just read holds the documents as values (which is what links
+                # them): no per-row ``document_links`` read. Alone, read the links to confirm.
+                linked_document_ids=set(group.values.values()) if known is not None else None,
             )
             for attached_order in attached:
                 await emit("attach", "updated", attached_order.id)
