@@ -182,11 +182,13 @@ def demo(
     every row got its line in the results.
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from configs.settings import PipelineSettings, TelnyxSettings
     from flows.bulk_onboard import run_bulk
     from telnyx_compliance.onboarding.csv_io import CSVFormatError
+    from telnyx_compliance.onboarding.results_csv import latest_results
     from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 
     console = Console(stderr=False)
@@ -210,12 +212,14 @@ def demo(
     for status, count in sorted(summary.counts.items()):
         table.add_row(status, str(count))
     console.print(table)
-    if summary.errors:
-        errors = Table(title="Errors")
-        errors.add_column("error")
-        errors.add_column("rows", justify="right")
-        for error, count in summary.errors.most_common():
-            errors.add_row(error, str(count))
+    problems = [line for line in latest_results(out).values() if line.status != "completed"]
+    if problems:
+        errors = Table(title="Rows that did not complete (row numbers as in the spreadsheet)")
+        for column in ("row", "customer", "status", "error"):
+            errors.add_column(column, overflow="fold")
+        for line in sorted(problems, key=lambda line: line.row):
+            # Errors quote requirement keys in [brackets]: not rich markup.
+            errors.add_row(str(line.row), escape(line.customer_reference), line.status, escape(line.error))
         console.print(errors)
     console.print(
         f"API calls: {stats['requests']['total']}; duplicates in the sandbox: {len(stats['duplicates'])}"
