@@ -156,6 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     )
     print(f"speed-up vs sequential SDK loop: {baseline_wall / wall:.1f}x")
+    startup = float(ours.get("prefect_startup", 0.0))
+    print(
+        f"Prefect ephemeral server start-up, not in the wall time: {startup:.1f} s "
+        f"(with it: efficiency {ideal / (wall + startup):.2f}, "
+        f"speed-up {baseline_wall / (wall + startup):.1f}x)"
+    )
     print(
         f"validating {validation['rows']:,} rows: {validation['seconds']:.1f} s, "
         f"peak RSS {validation['peak_rss_mb']:.0f} MB"

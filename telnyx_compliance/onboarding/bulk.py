@@ -327,11 +327,6 @@ async def prefetch(client: AsyncTelnyx, groups: Sequence[RowGroup], *, prefix: s
     reports its own error, as without a snapshot."""
     if not groups:
         return None
-    try:
-        known = await KnownResources.fetch(client, prefix)
-    except APIError:
-        return None
-    await prefetch_requirements(client, known, (group.key for group in groups))
     numbers = [
         number
         for group in groups
@@ -339,8 +334,21 @@ async def prefetch(client: AsyncTelnyx, groups: Sequence[RowGroup], *, prefix: s
         if row.request is not None
         for number in row.request.phone_numbers
     ]
-    await prefetch_numbers(client, known, numbers)
-    return known
+    lookups = KnownResources(prefix=prefix)  # filled concurrently with the snapshot, merged after
+    fetched, *others = await asyncio.gather(
+        KnownResources.fetch(client, prefix),
+        prefetch_requirements(client, lookups, (group.key for group in groups)),
+        prefetch_numbers(client, lookups, numbers),
+        return_exceptions=True,
+    )
+    for outcome in (fetched, *others):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, APIError):
+            raise outcome
+    if not isinstance(fetched, KnownResources):
+        return None
+    fetched.requirements.update(lookups.requirements)
+    fetched.numbers.update(lookups.numbers)
+    return fetched
 
 
 RunBatch = Callable[[BulkRunner, Sequence[RowGroup]], Awaitable[list[ResultRow]]]

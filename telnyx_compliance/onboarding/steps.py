@@ -90,6 +90,9 @@ FINAL_GROUP_STATUSES = frozenset({"approved", "declined", "expired"})
 #: Extra fields a reviewer's reason may come in (the spec has none; Telnyx and the sandbox add one).
 _REASON_FIELDS = ("reason", "decline_reason", "status_reason", "rejection_reason", "comment", "notes")
 _PAGE_SIZE = 250
+#: Phone numbers per ``/phone_numbers_regulatory_requirements`` call: it has no page size parameter and
+#: answers one page of 20 (numbers past the 20th of one call would come back unknown).
+_NUMBERS_PER_LOOKUP = 20
 
 
 class OnboardingError(Exception):
@@ -229,39 +232,41 @@ class NumberRequirements(BaseModel):
 async def lookup_requirements_for_numbers(
     client: AsyncTelnyx, phone_numbers: Sequence[str]
 ) -> list[NumberRequirements]:
-    """Requirements per phone number (``/phone_numbers_regulatory_requirements``), one call for all."""
-    if not phone_numbers:
-        return []
-    response = await client.phone_numbers_regulatory_requirements.retrieve(
-        filter={"phone_number": ",".join(phone_numbers)}
-    )
+    """Requirements per phone number (``/phone_numbers_regulatory_requirements``), one call per
+    :data:`_NUMBERS_PER_LOOKUP` numbers (the endpoint answers one page of that default size)."""
     found: list[NumberRequirements] = []
-    for entry in response.data or []:
-        country = next(
-            (r.region_name for r in entry.region_information or [] if r.region_type == "country_code"), None
+    for start in range(0, len(phone_numbers), _NUMBERS_PER_LOOKUP):
+        chunk = phone_numbers[start : start + _NUMBERS_PER_LOOKUP]
+        response = await client.phone_numbers_regulatory_requirements.retrieve(
+            filter={"phone_number": ",".join(chunk)}
         )
-        specs = tuple(
-            RequirementSpec.from_api(
-                {
-                    "id": item.id,
-                    "name": item.label or "",
-                    "field_type": item.field_type,
-                    "description": item.description,
-                    "example": item.example,
-                }
-            )
-            for item in entry.regulatory_requirements or []
-            if item.id and item.field_type
-        )
-        found.append(
-            NumberRequirements(
-                phone_number=entry.phone_number or "",
-                country_code=country,
-                phone_number_type=entry.phone_number_type,
-                requirements=specs,
-            )
-        )
+        found.extend(_number_requirements(entry) for entry in response.data or [])
     return found
+
+
+def _number_requirements(entry: Any) -> NumberRequirements:
+    country = next(
+        (r.region_name for r in entry.region_information or [] if r.region_type == "country_code"), None
+    )
+    specs = tuple(
+        RequirementSpec.from_api(
+            {
+                "id": item.id,
+                "name": item.label or "",
+                "field_type": item.field_type,
+                "description": item.description,
+                "example": item.example,
+            }
+        )
+        for item in entry.regulatory_requirements or []
+        if item.id and item.field_type
+    )
+    return NumberRequirements(
+        phone_number=entry.phone_number or "",
+        country_code=country,
+        phone_number_type=entry.phone_number_type,
+        requirements=specs,
+    )
 
 
 def check_phone_numbers(
@@ -328,10 +333,6 @@ async def lookup_all_requirements(
     return merge_requirements(requirements, numbers), problems
 
 
-#: Phone numbers per ``/phone_numbers_regulatory_requirements`` call when prefetching (keeps the URL short).
-_NUMBERS_PER_LOOKUP = 100
-
-
 async def prefetch_requirements(
     client: AsyncTelnyx, known: KnownResources, keys: Iterable[OnboardingKey]
 ) -> None:
@@ -339,25 +340,36 @@ async def prefetch_requirements(
     concurrent onboardings of one market do not each look them up. A market Telnyx does not list (or a
     failed lookup) stays uncached: each onboarding of it then reports the error itself."""
     markets = {(key.country_code, key.phone_number_type, key.action): key for key in keys}
-    for market, key in markets.items():
-        if market in known.requirements:
-            continue
+
+    async def lookup(market: tuple[str, str, str], key: OnboardingKey) -> None:
         with contextlib.suppress(OnboardingError, APIError):
             known.requirements[market] = await lookup_requirements(client, key)
 
+    await asyncio.gather(
+        *(lookup(market, key) for market, key in markets.items() if market not in known.requirements)
+    )
+
 
 async def prefetch_numbers(client: AsyncTelnyx, known: KnownResources, phone_numbers: Iterable[str]) -> None:
-    """Cache in ``known`` what Telnyx says about each phone number, :data:`_NUMBERS_PER_LOOKUP` per call.
+    """Cache in ``known`` what Telnyx says about each phone number, :data:`_NUMBERS_PER_LOOKUP` per call
+    (the calls run concurrently; the client's rate limiter paces them).
 
     A number missing from an answer stays uncached, so its onboarding looks it up again and reports it.
     """
     wanted = [number for number in dict.fromkeys(phone_numbers) if number not in known.numbers]
-    for start in range(0, len(wanted), _NUMBERS_PER_LOOKUP):
-        chunk = wanted[start : start + _NUMBERS_PER_LOOKUP]
+
+    async def lookup(chunk: Sequence[str]) -> None:
         with contextlib.suppress(APIError):
             for entry in await lookup_requirements_for_numbers(client, chunk):
                 if entry.phone_number in chunk:
                     known.numbers[entry.phone_number] = entry
+
+    await asyncio.gather(
+        *(
+            lookup(wanted[start : start + _NUMBERS_PER_LOOKUP])
+            for start in range(0, len(wanted), _NUMBERS_PER_LOOKUP)
+        )
+    )
 
 
 def plan_request(
