@@ -443,3 +443,18 @@ async def test_a_submit_retried_after_its_response_was_lost_counts_as_submitted(
     result = await onboard(client, make_request("US", "local"), settings=SETTINGS)
 
     assert result.status == "completed", result.error
+
+
+async def test_numbers_are_looked_up_twenty_per_call_and_none_is_lost(
+    client: AsyncTelnyx, sandbox: SandboxServer
+) -> None:
+    # The endpoint answers one page of 20: a single call for 45 numbers would silently drop 25 of them,
+    # which the plan would then report as "unknown to Telnyx".
+    numbers = [f"+4930{7000000 + index:07d}" for index in range(45)]
+    before = _calls(sandbox)
+    found = await steps.lookup_requirements_for_numbers(client, numbers)
+    calls = _calls(sandbox) - before
+    assert calls["GET /v2/phone_numbers_regulatory_requirements"] == 3
+    assert [entry.phone_number for entry in found] == numbers
+    assert {(entry.country_code, entry.phone_number_type) for entry in found} == {("DE", "local")}
+    assert all(entry.requirements for entry in found)
