@@ -119,7 +119,9 @@ def onboard_one(
 @app.command()
 def onboard(
     csv_path: Annotated[Path, typer.Argument(help="Onboarding CSV (see README 'CSV format').", exists=True)],
-    out: Annotated[Path | None, typer.Option(help="Results CSV (default: <csv>.results.csv).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Results CSV (default: <csv>.results.csv).", dir_okay=False)
+    ] = None,
     only_failed: Annotated[
         Path | None, typer.Option(help="Rerun only the rows this results CSV marks failed.", exists=True)
     ] = None,
@@ -144,6 +146,8 @@ def onboard(
         )
     except (CSVFormatError, ValueError) as exc:
         raise _fail(f"{csv_path}: {exc}") from None
+    except Exception as exc:  # the operator gets one line, never a traceback; rows done are in the results
+        raise _fail(f"{csv_path}: the run stopped: {type(exc).__name__}: {exc}", code=1) from None
     typer.echo(summary.markdown())
     raise typer.Exit(summary.exit_code)
 

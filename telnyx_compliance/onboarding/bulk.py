@@ -51,6 +51,8 @@ from telnyx_compliance.onboarding.steps import onboard, prefetch_numbers, prefet
 _WRITE_EVERY = 500
 _PLAN_KEY = re.compile(r"\[([a-z0-9_]+)\]")
 _LINE_BREAKS = re.compile(r"\s*\n\s*")
+#: An unexpected exception's message is cut here in the results CSV.
+_MAX_ERROR = 1000
 _ERROR_HEAD = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception))\b")
 #: Phrases of the pipeline's errors that mean "fix the input", not "try again" (see ``row_status``).
 _INVALID_PHRASES = ("cannot be met", "lists no requirements")
@@ -313,7 +315,7 @@ class BulkRunner:
                 row=row.row_number,
                 customer_reference=row.customer_reference,
                 status="failed",
-                error=f"{type(error).__name__}: {error}",
+                error=_LINE_BREAKS.sub(" ", f"{type(error).__name__}: {error}")[:_MAX_ERROR],
                 row_digest=row.digest,
             )
         return result_row(row, result)

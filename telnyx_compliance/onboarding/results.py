@@ -103,7 +103,8 @@ class OnboardingResult(BaseModel):
     documents: tuple[UploadedDocument, ...] = ()
     requirement_group_id: str | None = None
     requirement_group_reference: str | None = None
-    requirement_group_status: GroupStatus | None = None
+    #: A status Telnyx adds later is kept as it came (``build_result`` reports it as not understood).
+    requirement_group_status: GroupStatus | str | None = None
     number_order_id: str | None = None
     attached_orders: tuple[AttachedOrder, ...] = ()
     requirements: tuple[RequirementOutcome, ...] = ()

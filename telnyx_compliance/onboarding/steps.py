@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
@@ -87,6 +87,8 @@ OnStep = Callable[[StepEvent], Awaitable[None] | None]
 
 PENDING = "pending-approval"
 FINAL_GROUP_STATUSES = frozenset({"approved", "declined", "expired"})
+#: The statuses Telnyx documents; any other is kept and reported as not understood.
+KNOWN_GROUP_STATUSES = frozenset({"approved", "unapproved", PENDING, "declined", "expired"})
 #: Extra fields a reviewer's reason may come in (the spec has none; Telnyx and the sandbox add one).
 _REASON_FIELDS = ("reason", "decline_reason", "status_reason", "rejection_reason", "comment", "notes")
 _PAGE_SIZE = 250
@@ -212,10 +214,27 @@ async def lookup_requirements(client: AsyncTelnyx, key: OnboardingKey) -> list[R
             and (market.action or key.action) == key.action
         )
         if same_market:
-            return [RequirementSpec.from_api(item) for item in market.regulatory_requirements or []]
+            return [_requirement_spec(item) for item in market.regulatory_requirements or []]
     raise UnknownMarketError(
         f"Telnyx lists no requirements for {key.country_code} {key.phone_number_type} numbers ({key.action})"
     )
+
+
+def _requirement_spec(item: Any) -> RequirementSpec:
+    """A requirement from an API answer; one this pipeline cannot read (a new ``field_type``, no id) is an
+    :class:`OnboardingError` naming it, not a crash."""
+    try:
+        return RequirementSpec.from_api(item)
+    except ValidationError as error:
+        raw = item.model_dump() if isinstance(item, BaseModel) else dict(item)
+        label = raw.get("name") or raw.get("label") or raw.get("id") or raw.get("requirement_id") or "?"
+        reasons = "; ".join(
+            f"{'.'.join(map(str, problem['loc']))}: {str(problem['msg']).removeprefix('Value error, ')}"
+            for problem in error.errors(include_url=False, include_input=False)
+        )
+        raise OnboardingError(
+            f"Telnyx lists a requirement this pipeline cannot fill ({str(label)[:80]!r}: {reasons})"
+        ) from None
 
 
 class NumberRequirements(BaseModel):
@@ -249,7 +268,7 @@ def _number_requirements(entry: Any) -> NumberRequirements:
         (r.region_name for r in entry.region_information or [] if r.region_type == "country_code"), None
     )
     specs = tuple(
-        RequirementSpec.from_api(
+        _requirement_spec(
             {
                 "id": item.id,
                 "name": item.label or "",
@@ -856,9 +875,15 @@ def build_result(
             error = f"requirements not met after attaching the group: {', '.join(unmet)}"
         elif unlinked:
             error = f"documents not linked to the requirement group: {', '.join(unlinked)}"
-    else:
+    elif group_status in KNOWN_GROUP_STATUSES or not group_status:
         status = "failed"
         error = f"requirement group is {group_status or 'missing'}"
+    else:
+        status = "failed"
+        error = (
+            f"requirement group {group.id if group else ''} is in status {group_status[:40]!r}, which this "
+            "pipeline does not know: check it in the Telnyx portal; a rerun resumes from it"
+        )
     handover = None
     if status == "pending_approval" and group is not None:
         handover = HandOver(
@@ -929,8 +954,10 @@ async def onboard(
         await emit("requirements", "unchanged", detail=f"{len(requirements)} requirement(s)")
         plan = plan_request(request, requirements, number_problems, mapping=mapping, settings=settings)
         await emit("plan", "unchanged", detail=f"{len(plan.items)} value(s)")
-    except (PlanError, OnboardingError, APIError) as error:
+    except (PlanError, OnboardingError) as error:
         return OnboardingResult.failed(key, str(error), steps=tuple(events))
+    except APIError as error:
+        return OnboardingResult.failed(key, f"{type(error).__name__}: {error}", steps=tuple(events))
 
     address_id: str | None = None
     documents: list[UploadedDocument] = []
