@@ -45,11 +45,16 @@ _FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
 _ONLY_E164: Final = re.compile(r"\+[1-9]\d{1,14}(?: \+[1-9]\d{1,14})*")
 
 
+def _needs_quote(value: str) -> bool:
+    """A spreadsheet would run ``value``, or it starts with ``'`` before such a value (so that reading
+    the cell back, which drops one ``'`` before a runnable value, gives ``value`` again)."""
+    rest = value.lstrip("'")
+    return rest.startswith(_FORMULA_STARTS) and not _ONLY_E164.fullmatch(rest)
+
+
 def escape_cell(value: str) -> str:
     """``value`` made inert for spreadsheets (see the module docstring for the rule)."""
-    if value.startswith(_FORMULA_STARTS) and not _ONLY_E164.fullmatch(value):
-        return "'" + value
-    return value
+    return "'" + value if _needs_quote(value) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +85,8 @@ RESULT_COLUMNS: Final[tuple[str, ...]] = tuple(item.name for item in fields(Resu
 
 
 def _unescape(value: str) -> str:
-    if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS):
+    """The inverse of :func:`escape_cell`."""
+    if value.startswith("'") and _needs_quote(value[1:]):
         return value[1:]
     return value
 
