@@ -210,13 +210,6 @@ def redact(text: str, secret: str | None) -> str:
     return text
 
 
-def redact_request(request: httpx.Request) -> httpx.Request:
-    """Blank the Authorization header of a request that is handed to user code inside an exception."""
-    if "authorization" in request.headers:
-        request.headers["authorization"] = "Bearer ***"
-    return request
-
-
 # ------------------------------------------------------------------------------------------ parsing
 @functools.lru_cache(maxsize=256)
 def _adapter(type_: Any) -> TypeAdapter[Any]:
@@ -332,7 +325,6 @@ def make_status_error(response: httpx.Response, *, secret: str | None = None) ->
             else:
                 detail = f"(unexpected body: {_snippet(response)!r})"
     message = redact(f"{head}: {detail}", secret)
-    redact_request(response.request)
     return status_error_class(response.status_code)(message, response=response, errors=errors, body=body)
 
 
@@ -344,7 +336,6 @@ def make_connection_error(exc: httpx.TransportError, request: httpx.Request) -> 
     sent = not isinstance(exc, _NOT_SENT)
     where = f"{request.method} {request.url.path}"
     kind = type(exc).__name__
-    redact_request(request)
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"{kind}: {where} timed out", request=request, sent=sent)
     return APIConnectionError(f"{kind}: {where} failed: {exc}", request=request, sent=sent)

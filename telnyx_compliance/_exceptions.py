@@ -87,6 +87,9 @@ class APIError(Exception):
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Every error hands its request to user code: the API key must not travel with it.
+        if request is not None and "authorization" in request.headers:
+            request.headers["authorization"] = "Bearer ***"
         self.request = request
         self.outcome_unknown = False
         # Set by the retry loop: whether tenacity may try this request again.

@@ -385,3 +385,23 @@ def test_every_operation_exists_on_both_clients() -> None:
                 resource = getattr(resource, part)
             for method in methods:
                 assert callable(getattr(resource, method)), f"{path}.{method}"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, content=b""),
+        httpx.Response(200, content=b"<html>oops</html>"),
+        httpx.Response(200, json={"data": {"id": 42}}),  # id of the wrong type: does not match the model
+    ],
+)
+async def test_a_response_validation_error_carries_no_key(
+    async_client_for: Callable[..., AsyncTelnyx], response: httpx.Response
+) -> None:
+    client = async_client_for(Recorder(response))
+    with pytest.raises(tc.APIResponseValidationError) as raised:
+        await client.documents.retrieve("d1")
+    assert raised.value.request is not None
+    # str(headers) masks Authorization by itself; the header's value is what user code could read.
+    assert raised.value.request.headers.get("authorization") == "Bearer ***"
+    assert API_KEY not in raised.value.response.request.headers.get("authorization", "")
