@@ -9,8 +9,8 @@
   handles ``--lost-response-rate`` of them (the write commits) but loses the answer. ``--rows`` fake rows
   (documents, values and phone numbers from the sandbox catalogue) go through ``compliance onboard CSV
   --out RESULTS`` (the ``bulk_onboard`` flow, Prefect in ephemeral mode).
-* **Kills.** Each of ``--kill-rounds`` rounds onboards ``--kill-rows`` rows on a fresh sandbox (same fault
-  rates), sends SIGKILL to the onboarding process once the sandbox has seen a random number of its
+* **Kills.** Each of ``--kill-rounds`` rounds onboards ``--kill-rows`` rows on the sandbox reset (same
+  fault rates), sends SIGKILL to the onboarding process once the sandbox has seen a random number of its
   requests, then reruns the same command with the same results CSV to completion.
 
 After each run the checks are the pipeline's promises: every valid row ``completed``, no resource created
@@ -248,25 +248,26 @@ def fault_run(settings: Settings) -> dict[str, Any]:
     }
 
 
-def kill_round(settings: Settings, seed: int, *, reruns: int = 1) -> dict[str, Any]:
-    """Onboard on a fresh faulty sandbox, SIGKILL the process at a random point (drawn from ``seed``),
-    rerun with the same results CSV; ``reruns`` further runs at most, to completion."""
+def kill_round(settings: Settings, sandbox: SandboxProcess, seed: int, *, reruns: int = 1) -> dict[str, Any]:
+    """On the sandbox reset, SIGKILL the onboarding at a random point (drawn from ``seed``), then rerun it
+    with the same results CSV; ``reruns`` further runs at most, to completion."""
     folder = settings.folder / f"kill-{seed}"
     rng = random.Random(f"kill/{seed}")
     kill_after = rng.randint(1, max(2, settings.rows * _REQUESTS_PER_ROW))
-    with _sandbox(settings, seed) as sandbox:
-        csv_path = write_fake_csv(sandbox.base_url, folder, settings.rows, seed, True)
-        _configure(sandbox, {**settings.faults, "retry_after": settings.retry_after})
-        before = sandbox.stats()
-        results = folder / "results.csv"
-        killed = onboard(settings, sandbox, csv_path, results, kill_after_requests=kill_after)
-        lines_at_kill = sum(1 for _ in read_results(results)) if results.exists() else 0
-        runs = [onboard(settings, sandbox, csv_path, results)]
-        unfinished: list[dict[int, str]] = []  # rows a rerun left not completed, and why
-        while runs[-1].exit_code != 0 and len(runs) <= reruns:
-            unfinished.append(check(csv_path, results, sandbox.stats()).not_completed)
-            runs.append(onboard(settings, sandbox, csv_path, results))
-        after = sandbox.stats()
+    sandbox.reset()
+    _configure(sandbox, dict.fromkeys(FAULTS, 0.0))  # the CSV's requirement lookups go through unharmed
+    csv_path = write_fake_csv(sandbox.base_url, folder, settings.rows, seed, True)
+    _configure(sandbox, {**settings.faults, "retry_after": settings.retry_after})
+    before = sandbox.stats()
+    results = folder / "results.csv"
+    killed = onboard(settings, sandbox, csv_path, results, kill_after_requests=kill_after)
+    lines_at_kill = sum(1 for _ in read_results(results)) if results.exists() else 0
+    runs = [onboard(settings, sandbox, csv_path, results)]
+    unfinished: list[dict[int, str]] = []  # rows a rerun left not completed, and why
+    while runs[-1].exit_code != 0 and len(runs) <= reruns:
+        unfinished.append(check(csv_path, results, sandbox.stats()).not_completed)
+        runs.append(onboard(settings, sandbox, csv_path, results))
+    after = sandbox.stats()
     result = check(csv_path, results, after)
     ok = result.ok and runs[-1].exit_code == 0
     return {
@@ -352,9 +353,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.rows > 0:
             report["faults"] = fault_run(base)
         kill_settings = Settings(**{**asdict(base), "rows": args.kill_rows, "folder": Path(tmp)})
-        report["kills"] = [
-            kill_round(kill_settings, args.seed * 1000 + index) for index in range(args.kill_rounds)
-        ]
+        report["kills"] = []
+        if args.kill_rounds > 0:
+            with _sandbox(kill_settings, args.seed) as sandbox:  # reset before each round
+                report["kills"] = [
+                    kill_round(kill_settings, sandbox, args.seed * 1000 + index)
+                    for index in range(args.kill_rounds)
+                ]
     report["ok"] = all(part["ok"] for part in [report.get("faults", {"ok": True}), *report["kills"]])
     if args.json:
         print(json.dumps(report), flush=True)

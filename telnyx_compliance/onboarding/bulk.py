@@ -53,6 +53,10 @@ _PLAN_KEY = re.compile(r"\[([a-z0-9_]+)\]")
 _LINE_BREAKS = re.compile(r"\s*\n\s*")
 #: An unexpected exception's message is cut here in the results CSV.
 _MAX_ERROR = 1000
+#: Further runs of a row whose onboarding failed on a transient API error (see ``BulkRunner``).
+TRANSIENT_RETRIES = 2
+#: Pause before the first of them (s); doubles for the next.
+TRANSIENT_PAUSE = 1.0
 _ERROR_HEAD = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception))\b")
 #: Phrases of the pipeline's errors that mean "fix the input", not "try again" (see ``row_status``).
 _INVALID_PHRASES = ("cannot be met", "lists no requirements")
@@ -274,9 +278,13 @@ class BulkRunner:
         max_concurrency: int,
         on_row: OnRow | None = None,
         known: KnownResources | None = None,
+        transient_retries: int | None = None,
+        transient_pause: float | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
+        self.transient_retries = TRANSIENT_RETRIES if transient_retries is None else transient_retries
+        self.transient_pause = TRANSIENT_PAUSE if transient_pause is None else transient_pause
         self.client = client
         self.known = known
         self.writer = writer
@@ -305,11 +313,23 @@ class BulkRunner:
             return results
 
     async def _run_row(self, row: ParsedRow) -> ResultRow:
+        """Onboard one row. A row that failed on a transient API error (the client's retries outlasted, e.g.
+        seven 429s in a row) runs again, up to ``transient_retries`` times after a growing pause: every step
+        finds what the earlier run created, so a rerun resumes where it stopped and creates nothing twice."""
         assert row.request is not None
+        pause = self.transient_pause
         try:
             result = await onboard(
                 self.client, row.request, mapping=self.mapping, settings=self.settings, known=self.known
             )
+            for _ in range(self.transient_retries):
+                if not (result.status == "failed" and result.transient):
+                    break
+                await asyncio.sleep(pause)
+                pause *= 2
+                result = await onboard(
+                    self.client, row.request, mapping=self.mapping, settings=self.settings, known=self.known
+                )
         except Exception as error:  # the pipeline returns every expected outcome; never lose the row
             return ResultRow(
                 row=row.row_number,
@@ -423,6 +443,8 @@ async def run_bulk_async(
 
 
 __all__ = [
+    "TRANSIENT_PAUSE",
+    "TRANSIENT_RETRIES",
     "BulkRunner",
     "BulkSummary",
     "PreparedRun",

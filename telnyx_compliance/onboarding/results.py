@@ -111,6 +111,9 @@ class OnboardingResult(BaseModel):
     handover: HandOver | None = None
     steps: tuple[StepEvent, ...] = ()
     error: str | None = None
+    #: The error was a transient API failure (429, 408, 5xx, connection) the client's retries did not
+    #: outlast: nothing is wrong with the request; running it again (every step is idempotent) may succeed.
+    transient: bool = False
 
     @property
     def document_ids(self) -> tuple[str, ...]:

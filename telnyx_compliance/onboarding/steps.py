@@ -29,7 +29,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
-from telnyx_compliance._exceptions import APIError, NotFoundError, UnprocessableEntityError
+from telnyx_compliance._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
 from telnyx_compliance.models.requirement_groups import RequirementGroup
 from telnyx_compliance.onboarding.known import KnownDocument, KnownOrder, KnownResources
 from telnyx_compliance.onboarding.mapping import RequirementMapping
@@ -68,6 +74,7 @@ __all__ = [
     "ensure_requirement_group",
     "find_requirement_group",
     "group_values",
+    "is_transient",
     "lookup_all_requirements",
     "lookup_requirements",
     "lookup_requirements_for_numbers",
@@ -957,7 +964,9 @@ async def onboard(
     except (PlanError, OnboardingError) as error:
         return OnboardingResult.failed(key, str(error), steps=tuple(events))
     except APIError as error:
-        return OnboardingResult.failed(key, f"{type(error).__name__}: {error}", steps=tuple(events))
+        return OnboardingResult.failed(
+            key, f"{type(error).__name__}: {error}", steps=tuple(events), transient=is_transient(error)
+        )
 
     address_id: str | None = None
     documents: list[UploadedDocument] = []
@@ -1017,7 +1026,7 @@ async def onboard(
                 await emit("attach", "updated", attached_order.id)
     except (OnboardingError, APIError) as error:
         if not submitted and uploaded_now:
-            await _rollback(client, uploaded_now, group)
+            await _rollback(client, uploaded_now, group, known)
         return build_result(
             plan,
             address_id=address_id,
@@ -1027,10 +1036,10 @@ async def onboard(
             attached=attached,
             steps=events,
             error=f"{type(error).__name__}: {error}",
-        )
+        ).model_copy(update={"transient": is_transient(error)})
     except Exception:
         if not submitted and uploaded_now:
-            await _rollback(client, uploaded_now, group)
+            await _rollback(client, uploaded_now, group, known)
         raise
     return build_result(
         plan,
@@ -1043,7 +1052,32 @@ async def onboard(
     )
 
 
-async def _rollback(client: AsyncTelnyx, document_ids: Sequence[str], group: GroupSnapshot | None) -> None:
+def is_transient(error: BaseException) -> bool:
+    """A failure of the API, not of the request: 408, 429, 5xx or a connection error (timeouts included),
+    whose request was not applied. A write whose outcome stayed unknown is not transient: what it may have
+    created is in no snapshot, so only a run that looks its resources up again may go on from it."""
+    if getattr(error, "outcome_unknown", False):
+        return False
+    if isinstance(error, APIConnectionError):
+        return True
+    return isinstance(error, APIStatusError) and (error.status_code in (408, 429) or error.status_code >= 500)
+
+
+async def _rollback(
+    client: AsyncTelnyx,
+    document_ids: Sequence[str],
+    group: GroupSnapshot | None,
+    known: KnownResources | None = None,
+) -> None:
     # Best effort: Telnyx deletes unlinked documents after 30 minutes anyway.
+    deleted: list[str] = []
     with contextlib.suppress(APIError):
-        await discard_unlinked_documents(client, document_ids, linked_to=[group.id] if group else [])
+        deleted = await discard_unlinked_documents(
+            client, document_ids, linked_to=[group.id] if group else []
+        )
+    if known is not None and deleted:
+        # The next onboarding of this key (a later row of the group, a retry) must upload them again,
+        # not reuse ids that no longer exist.
+        gone = set(deleted)
+        for reference in [ref for ref, document in known.documents.items() if document.id in gone]:
+            del known.documents[reference]
