@@ -1,7 +1,7 @@
 """``make chaos``: bulk onboarding against a faulty sandbox, and killed with SIGKILL then rerun.
 
     python -m bench.chaos [--rows 1000] [--seed 1] [--throttle-rate 0.2] [--error-rate 0.05]
-                          [--drop-rate 0.02] [--lost-response-rate 0.02] [--kill-rounds 2] [--kill-rows 200]
+                          [--drop-rate 0.02] [--lost-response-rate 0.02] [--kill-rounds 3] [--kill-rows 200]
                           [--runner cli|library] [--json]
 
 * **Faults.** A ``compliance sandbox`` subprocess (seeded) answers 429 to ``--throttle-rate`` of the
@@ -10,8 +10,9 @@
   (documents, values and phone numbers from the sandbox catalogue) go through ``compliance onboard CSV
   --out RESULTS`` (the ``bulk_onboard`` flow, Prefect in ephemeral mode).
 * **Kills.** Each of ``--kill-rounds`` rounds onboards ``--kill-rows`` rows on the sandbox reset (same
-  fault rates), sends SIGKILL to the onboarding process once the sandbox has seen a random number of its
-  requests, then reruns the same command with the same results CSV to completion.
+  fault rates), sends SIGKILL to the onboarding process (its process group) once the sandbox has seen a
+  random number of its requests (round i of n: within the i-th n-th of the run), then reruns the same
+  command with the same results CSV to completion.
 
 After each run the checks are the pipeline's promises: every valid row ``completed``, no resource created
 twice (``/_sandbox/stats`` ``duplicates``; one number order per row), exactly one results line per input row.
@@ -45,6 +46,7 @@ from telnyx_compliance.onboarding.results_csv import read_results
 
 FAULTS = ("throttle_rate", "error_rate", "drop_rate", "lost_response_rate")
 _RETRIES = re.compile(r"ClientStats\(requests_sent=(\d+), retries=(\d+)")
+_ROW_AGAIN = re.compile(r"failed on a transient error; running it again")
 #: Sandbox requests per row, roughly, under the default faults (to draw kill points over a whole run).
 _REQUESTS_PER_ROW = 11
 
@@ -105,6 +107,8 @@ class Run:
     killed_after_requests: int | None = None
     requests_sent: int | None = None
     retries: int | None = None
+    #: Rows the runner ran again after a transient failure (its log lines).
+    rows_run_again: int = 0
     output_tail: str = ""
 
 
@@ -193,6 +197,7 @@ def onboard(
         exit_code=process.returncode,
         seconds=time.perf_counter() - started,
         killed_after_requests=killed_at,
+        rows_run_again=len(_ROW_AGAIN.findall(text)),
         output_tail=text[-3000:],
     )
     if settings.runner == "library" and killed_at is None:
@@ -241,6 +246,7 @@ def fault_run(settings: Settings) -> dict[str, Any]:
         "sandbox_requests": int(after["requests"]["total"]) - int(before["requests"]["total"]),
         "client_requests": run.requests_sent,
         "client_retries": run.retries,
+        "rows_run_again": run.rows_run_again,
         "faults": _faults(before, after),
         "check": asdict(result),
         "ok": result.ok and run.exit_code == 0,
@@ -248,12 +254,19 @@ def fault_run(settings: Settings) -> dict[str, Any]:
     }
 
 
-def kill_round(settings: Settings, sandbox: SandboxProcess, seed: int, *, reruns: int = 1) -> dict[str, Any]:
+def kill_round(
+    settings: Settings, sandbox: SandboxProcess, seed: int, *, part: tuple[int, int] = (0, 1), reruns: int = 1
+) -> dict[str, Any]:
     """On the sandbox reset, SIGKILL the onboarding at a random point (drawn from ``seed``), then rerun it
-    with the same results CSV; ``reruns`` further runs at most, to completion."""
+    with the same results CSV; ``reruns`` further runs at most, to completion.
+
+    ``part`` = (i, n): the point is drawn from the i-th of n equal parts of the run's expected requests, so
+    n rounds kill early, midway and late rather than wherever the draws happen to fall."""
     folder = settings.folder / f"kill-{seed}"
     rng = random.Random(f"kill/{seed}")
-    kill_after = rng.randint(1, max(2, settings.rows * _REQUESTS_PER_ROW))
+    expected = max(2, settings.rows * _REQUESTS_PER_ROW)
+    index, parts = part
+    kill_after = max(1, int(expected * (index + rng.random()) / parts))
     sandbox.reset()
     _configure(sandbox, dict.fromkeys(FAULTS, 0.0))  # the CSV's requirement lookups go through unharmed
     csv_path = write_fake_csv(sandbox.base_url, folder, settings.rows, seed, True)
@@ -282,6 +295,7 @@ def kill_round(settings: Settings, sandbox: SandboxProcess, seed: int, *, reruns
         "wall_seconds": round(killed.seconds + sum(run.seconds for run in runs), 1),
         "sandbox_requests": int(after["requests"]["total"]) - int(before["requests"]["total"]),
         "client_retries": sum(run.retries or 0 for run in runs) or None,
+        "rows_run_again": sum(run.rows_run_again for run in [killed, *runs]),
         "faults": _faults(before, after),
         "check": asdict(result),
         "ok": ok,
@@ -296,7 +310,10 @@ def _print_figures(report: dict[str, Any]) -> None:
         print(f"fault run ({report['runner']}): {faults['rows']} rows, seed {report['seed']}")
         print(f"  rates: {report['rates']}")
         print(f"  faults injected: {faults['faults']} (sandbox requests {faults['sandbox_requests']})")
-        print(f"  client requests {faults['client_requests']}, retries {faults['client_retries']}")
+        print(
+            f"  client requests {faults['client_requests']}, retries {faults['client_retries']}, "
+            f"rows run again after a transient failure {faults['rows_run_again']}"
+        )
         print(
             f"  completed {check_['completed']}/{check_['rows']}, duplicates {len(check_['duplicates'])}, "
             f"lost rows {len(check_['missing_rows'])}, extra lines {check_['extra_lines']}, "
@@ -330,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lost-response-rate", type=float, default=0.02)
     parser.add_argument("--retry-after", type=float, default=0.0, help="Retry-After of the sandbox's 429s")
     parser.add_argument("--approve-after", type=float, default=0.3)
-    parser.add_argument("--kill-rounds", type=int, default=2)
+    parser.add_argument("--kill-rounds", type=int, default=3)
     parser.add_argument("--kill-rows", type=int, default=200)
     parser.add_argument("--runner", choices=("cli", "library"), default="cli")
     parser.add_argument("--concurrency", type=int, default=32)
@@ -357,7 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.kill_rounds > 0:
             with _sandbox(kill_settings, args.seed) as sandbox:  # reset before each round
                 report["kills"] = [
-                    kill_round(kill_settings, sandbox, args.seed * 1000 + index)
+                    kill_round(
+                        kill_settings, sandbox, args.seed * 1000 + index, part=(index, args.kill_rounds)
+                    )
                     for index in range(args.kill_rounds)
                 ]
     report["ok"] = all(part["ok"] for part in [report.get("faults", {"ok": True}), *report["kills"]])

@@ -16,6 +16,9 @@ No Prefect here: ``flows/bulk_onboard.py`` runs each batch of groups as a Prefec
   the calls that change something (creates, submit, one status read, order, attach).
 * **Results.** Each finished batch of groups is appended to the results CSV and flushed before the next
   result is written, so a crash loses at most the batches still running; a rerun finds their resources.
+* **Transient failures.** A row that failed on a transient API error its request's retries did not
+  outlast (429, 408, 5xx, connection; not a write whose outcome stayed unknown) runs again, at most
+  :data:`TRANSIENT_RETRIES` times: every step finds what the earlier attempt created.
 * **Reruns.** A row whose previous line in the results CSV is ``completed`` (recognised by the hash of its
   cells, so inserted rows do not confuse it) is not run again; its line is carried over. ``only_failed``
   runs just the rows a given results CSV marks ``failed``.
@@ -24,6 +27,7 @@ No Prefect here: ``flows/bulk_onboard.py`` runs each batch of groups as a Prefec
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -62,6 +66,8 @@ _ERROR_HEAD = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception))\b")
 _INVALID_PHRASES = ("cannot be met", "lists no requirements")
 
 OnRow = Callable[[ResultRow], None]
+
+logger = logging.getLogger("telnyx_compliance.bulk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +331,13 @@ class BulkRunner:
             for _ in range(self.transient_retries):
                 if not (result.status == "failed" and result.transient):
                     break
+                logger.warning(
+                    "Row %d (%s) failed on a transient error; running it again in %.1fs: %s",
+                    row.row_number,
+                    row.customer_reference,
+                    pause,
+                    _LINE_BREAKS.sub(" ", result.error or "")[:200],
+                )
                 await asyncio.sleep(pause)
                 pause *= 2
                 result = await onboard(
