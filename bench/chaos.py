@@ -331,7 +331,9 @@ def _print_figures(report: dict[str, Any]) -> None:
         print(
             f"kill round seed {round_['seed']}: {round_['rows']} rows, {state}, "
             f"then {round_['reruns']} rerun(s); "
-            f"faults {round_['faults']}; completed {check_['completed']}/{check_['rows']}, "
+            f"faults {round_['faults']} in {round_['sandbox_requests']} requests, "
+            f"client retries (reruns) {round_['client_retries']}, "
+            f"rows run again {round_['rows_run_again']}; completed {check_['completed']}/{check_['rows']}, "
             f"duplicates {len(check_['duplicates'])}, lost rows {len(check_['missing_rows'])}, "
             f"wall {round_['wall_seconds']} s; {'OK' if round_['ok'] else 'BROKEN'}"
         )
