@@ -6,6 +6,7 @@ Imports of the heavier parts (Prefect, FastAPI) happen inside each command, so `
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+# Prefect's ephemeral server (no PREFECT_API_URL) gets 20 s to start by default; on a loaded two-core
+# machine it has been seen to need more, failing a run before it sent anything. Set before Prefect loads.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
