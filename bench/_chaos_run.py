@@ -13,21 +13,13 @@ import sys
 from pathlib import Path
 
 from configs.settings import PipelineSettings, TelnyxSettings
-from telnyx_compliance import AsyncTelnyx, RateLimiter
+from telnyx_compliance import RateLimiter
 from telnyx_compliance.onboarding.bulk import run_bulk_async
 
 
 async def main(csv_path: Path, results: Path) -> int:
     settings = TelnyxSettings()
-    async with AsyncTelnyx(
-        api_key=settings.api_key_value,
-        base_url=settings.base_url,
-        timeout=settings.timeout,
-        max_retries=settings.max_retries,
-        retry_max_wait=settings.retry_max_wait,
-        retry_total_timeout=settings.retry_total_timeout,
-        rate_limiter=RateLimiter(settings.rate_limit),
-    ) as client:
+    async with settings.async_client(RateLimiter(settings.rate_limit)) as client:
         summary = await run_bulk_async(
             csv_path,
             client,

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from telnyx_compliance import DEFAULT_BASE_URL, MissingAPIKeyError
+from telnyx_compliance import DEFAULT_BASE_URL, AsyncTelnyx, MissingAPIKeyError, RateLimiter
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -68,6 +68,18 @@ class TelnyxSettings(BaseSettings):
         """The key in clear, for the Authorization header only."""
         assert self.api_key is not None  # set by the validator
         return self.api_key.get_secret_value()
+
+    def async_client(self, rate_limiter: RateLimiter | None = None) -> AsyncTelnyx:
+        """An ``AsyncTelnyx`` with these settings; pass the limiter concurrent work should share."""
+        return AsyncTelnyx(
+            api_key=self.api_key_value,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            retry_max_wait=self.retry_max_wait,
+            retry_total_timeout=self.retry_total_timeout,
+            rate_limiter=rate_limiter,
+        )
 
 
 class PipelineSettings(BaseSettings):

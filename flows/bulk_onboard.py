@@ -23,7 +23,7 @@ from prefect.states import Completed, Failed
 from configs.settings import PipelineSettings, TelnyxSettings
 from tasks._client import pipeline_settings, shared_rate_limiter, telnyx_settings, use_settings
 from tasks.bulk import PrefectRateLimiter, ProgressArtifact, onboard_batch, publish_bulk_report
-from telnyx_compliance import AsyncTelnyx, RateLimiter
+from telnyx_compliance import RateLimiter
 from telnyx_compliance.onboarding.bulk import BulkRunner, BulkSummary, RowGroup, run_bulk_async
 from telnyx_compliance.onboarding.csv_io import CSVFormatError, count_rows
 from telnyx_compliance.onboarding.csv_source import CSVSourceError, is_url, materialise_csv
@@ -96,15 +96,7 @@ async def bulk_onboard(
 
     batch_numbers = iter(range(1, 1_000_000_000))
     async with (
-        AsyncTelnyx(
-            api_key=settings.api_key_value,
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            max_retries=settings.max_retries,
-            retry_max_wait=settings.retry_max_wait,
-            retry_total_timeout=settings.retry_total_timeout,
-            rate_limiter=limiter,
-        ) as client,
+        settings.async_client(limiter) as client,
         progress,
     ):
         try:

@@ -59,14 +59,6 @@ def shared_rate_limiter(rate: float) -> RateLimiter:
 async def telnyx_client() -> AsyncIterator[AsyncTelnyx]:
     """An ``AsyncTelnyx`` for one task run, closed when the task is done."""
     settings = telnyx_settings()
-    client = AsyncTelnyx(
-        api_key=settings.api_key_value,
-        base_url=settings.base_url,
-        timeout=settings.timeout,
-        max_retries=settings.max_retries,
-        retry_max_wait=settings.retry_max_wait,
-        retry_total_timeout=settings.retry_total_timeout,
-        rate_limiter=shared_rate_limiter(settings.rate_limit),
-    )
+    client = settings.async_client(shared_rate_limiter(settings.rate_limit))
     async with client:
         yield client

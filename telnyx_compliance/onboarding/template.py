@@ -256,12 +256,7 @@ def write_template(
     mapping = mapping or RequirementMapping.load()
 
     async def fetch() -> list[RequirementSpec]:
-        async with AsyncTelnyx(
-            api_key=settings.api_key_value,
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            max_retries=settings.max_retries,
-        ) as client:
+        async with settings.async_client() as client:
             return await fetch_requirements(client, country, phone_number_type, action)
 
     requirements = asyncio.run(fetch())
