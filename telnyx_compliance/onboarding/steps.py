@@ -788,33 +788,19 @@ async def attach_requirement_group(
         linked = set(linked_document_ids)
     else:
         linked = await _linked_documents(client, [group_id]) if document_ids else set()
+    linked_here = tuple(d for d in document_ids if d in linked)
+    targets = (
+        ("sub_number_order", client.sub_number_orders, sub_number_order_ids),
+        ("number_order_phone_number", client.number_order_phone_numbers, number_order_phone_number_ids),
+    )
     attached: list[AttachedOrder] = []
-    for sub_number_order_id in dict.fromkeys(sub_number_order_ids):
-        response = await client.sub_number_orders.update_requirement_group(
-            sub_number_order_id, requirement_group_id=group_id
-        )
-        met = response.data.requirements_met if response.data is not None else None
-        attached.append(
-            AttachedOrder(
-                kind="sub_number_order",
-                id=sub_number_order_id,
-                requirements_met=met,
-                linked_document_ids=tuple(d for d in document_ids if d in linked),
+    for kind, resource, order_ids in targets:
+        for order_id in dict.fromkeys(order_ids):
+            response = await resource.update_requirement_group(order_id, requirement_group_id=group_id)
+            met = response.data.requirements_met if response.data is not None else None
+            attached.append(
+                AttachedOrder(kind=kind, id=order_id, requirements_met=met, linked_document_ids=linked_here)
             )
-        )
-    for phone_number_id in dict.fromkeys(number_order_phone_number_ids):
-        number = await client.number_order_phone_numbers.update_requirement_group(
-            phone_number_id, requirement_group_id=group_id
-        )
-        met = number.data.requirements_met if number.data is not None else None
-        attached.append(
-            AttachedOrder(
-                kind="number_order_phone_number",
-                id=phone_number_id,
-                requirements_met=met,
-                linked_document_ids=tuple(d for d in document_ids if d in linked),
-            )
-        )
     return attached
 
 
