@@ -59,7 +59,7 @@ from ._exceptions import (
 )
 
 if TYPE_CHECKING:
-    from ._rate_limit import RateLimiter
+    from ._rate_limit import RateLimiter, Reservation
     from .models.shared import PaginationMeta
 
 __all__ = ["DEFAULT_BASE_URL", "BaseTelnyx", "ClientStats", "MissingAPIKeyError", "build_query"]
@@ -341,6 +341,16 @@ def make_connection_error(exc: httpx.TransportError, request: httpx.Request) -> 
     return APIConnectionError(f"{kind}: {where} failed: {exc}", request=request, sent=sent)
 
 
+def _window_spent(response: httpx.Response | None) -> bool:
+    """A 429 whose ``x-ratelimit-*`` headers say the account's window is spent (it tells when it resets)."""
+    from ._rate_limit import RateLimitHeaders
+
+    if response is None or response.status_code != 429:
+        return False
+    quota = RateLimitHeaders.parse(response.headers)
+    return quota is not None and quota.remaining == 0
+
+
 # --------------------------------------------------------------------------------------- retry rules
 class Verdict(enum.Enum):
     RETRY = "retry"
@@ -464,12 +474,24 @@ class BaseTelnyx:
             extensions={"timeout": httpx.Timeout(self.timeout).as_dict()},
         )
 
+    def _observe(self, reservation: Reservation | None, response: httpx.Response | None) -> None:
+        """Tell the limiter what the server said of its rate limit (or that no answer came)."""
+        if self.rate_limiter is not None:
+            if response is None:
+                self.rate_limiter.observe(reservation, None, None)
+            else:
+                self.rate_limiter.observe(reservation, response.headers, response.status_code)
+
     def _check_response(self, response: httpx.Response) -> None:
-        """Record the status and raise the mapped error for a 4xx/5xx (pausing the limiter on 429)."""
+        """Record the status and raise the mapped error for a 4xx/5xx.
+
+        A 429 whose ``x-ratelimit-*`` headers say the window is spent is paced by the limiter, which now
+        knows when the window resets; any other 429 pauses every caller for its ``Retry-After``.
+        """
         self.stats.record_status(response.status_code)
         if response.is_success:
             return
-        if response.status_code == 429 and self.rate_limiter is not None:
+        if response.status_code == 429 and self.rate_limiter is not None and not _window_spent(response):
             pause = parse_retry_after(response.headers.get("retry-after"), cap=self.retry_max_wait)
             if pause is not None:
                 self.rate_limiter.pause(pause)
@@ -486,7 +508,13 @@ class BaseTelnyx:
     def _retry_wait(self, retry_state: Any) -> float:
         error = retry_state.outcome.exception() if retry_state.outcome else None
         wait: float | None = None
-        if isinstance(error, APIStatusError):
+        if (
+            isinstance(error, RateLimitError)
+            and self.rate_limiter is not None
+            and _window_spent(error.response)
+        ):
+            wait = MIN_RETRY_AFTER  # the shared limiter holds the retry until the window resets
+        elif isinstance(error, APIStatusError):
             wait = parse_retry_after(error.headers.get("retry-after"), cap=self.retry_max_wait)
         if wait is None:
             wait = backoff_wait(retry_state.attempt_number, cap=self.retry_max_wait)

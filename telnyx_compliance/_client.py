@@ -132,14 +132,16 @@ class AsyncTelnyx(BaseTelnyx):
         async for attempt in retrying:
             with attempt:
                 request = self._build_request(method, path, params=params, json=json, files=files, data=data)
-                if self.rate_limiter is not None:
-                    await self.rate_limiter.acquire()
+                reservation = await self.rate_limiter.acquire() if self.rate_limiter is not None else None
                 try:
                     self.stats.record_sent()
+                    response: httpx.Response | None = None
                     try:
                         response = await self._http.send(request)
                     except httpx.TransportError as exc:
                         raise self._connection_error(exc, request) from None
+                    finally:  # also when cancelled: the limiter must hear of every request it let through
+                        self._observe(reservation, response)
                     self._check_response(response)
                     return cast(response)
                 except APIError as error:

@@ -133,14 +133,16 @@ class Telnyx(BaseTelnyx):
         for attempt in retrying:
             with attempt:
                 request = self._build_request(method, path, params=params, json=json, files=files, data=data)
-                if self.rate_limiter is not None:
-                    self.rate_limiter.acquire_sync()
+                reservation = self.rate_limiter.acquire_sync() if self.rate_limiter is not None else None
                 try:
                     self.stats.record_sent()
+                    response: httpx.Response | None = None
                     try:
                         response = self._http.send(request)
                     except httpx.TransportError as exc:
                         raise self._connection_error(exc, request) from None
+                    finally:  # also when cancelled: the limiter must hear of every request it let through
+                        self._observe(reservation, response)
                     self._check_response(response)
                     return cast(response)
                 except APIError as error:

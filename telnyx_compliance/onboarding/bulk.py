@@ -1,25 +1,35 @@
-"""Onboarding every row of a CSV: group, run concurrently under one rate limiter, stream the results.
+"""Onboarding every row of a CSV at the account's rate limit, with one line of result per row.
 
-No Prefect here: ``flows/bulk_onboard.py`` runs each batch of groups as a Prefect task; the same
-:func:`run_bulk_async` runs without Prefect (tests, scripts).
+No Prefect here: ``flows/bulk_onboard.py`` runs a :class:`BulkRun` as a flow; tests and scripts run it
+directly (:func:`run_bulk_async`). A run goes:
 
-* **Grouping.** Valid rows sharing customer, country, number type and action form one :class:`RowGroup`:
-  its rows run one after the other, so the first creates the address, documents and requirement group and
-  the next ones find and reuse them (the pipeline's references are deterministic) and only add their own
-  orders. Each row keeps its own number order, so a rerun with other rows never orders a number twice.
-* **Concurrency.** Groups run concurrently, at most ``max_concurrency`` at a time (an
-  ``asyncio.Semaphore``), on one ``AsyncTelnyx`` whose ``RateLimiter`` every request of the run shares:
-  concurrency hides latency, the limiter holds the rate.
-* **One snapshot.** Before running, :func:`prefetch` reads what already exists under our reference prefix
-  (:class:`~telnyx_compliance.onboarding.known.KnownResources`), each market's requirements and the
-  phone numbers' requirements (batched); every ``onboard`` gets it as ``known=``, so a row makes only
-  the calls that change something (creates, submit, one status read, order, attach).
-* **Results.** Each finished batch of groups is appended to the results CSV and flushed before the next
-  result is written, so a crash loses at most the batches still running; a rerun finds their resources.
-* **Transient failures.** A row that failed on a transient API error its request's retries did not
-  outlast (429, 408, 5xx, connection; not a write whose outcome stayed unknown) runs again, at most
+1. **Read** (first pass over the file, streaming): every row is validated; invalid rows and rows an
+   earlier run completed get their line at once; the others are counted and their markets noted. A file
+   unusable as a whole stops here, before anything is sent.
+2. **Snapshot**: what already exists under our reference prefix
+   (:class:`~telnyx_compliance.onboarding.known.KnownResources`) and each market's requirements, read
+   concurrently; every row consults it instead of looking its resources up.
+3. **Run** (second pass, streaming): rows enter as concurrency slots free up. A row holds a slot only while
+   it is submitted (:func:`~.steps.submit_onboarding`: requirements, plan, address, documents, group,
+   submit); it waits for Telnyx's review holding none (one :class:`~.approvals.ApprovalWatcher` polls for
+   the whole run), then is finished (:func:`~.steps.finish_onboarding`: its numbers ordered carrying the
+   group, the group attached to the orders given by id) and its line written. Rows of one onboarding (same
+   customer, country, number type and action) are submitted one after the other: the first creates the
+   address, documents and group, the next ones reuse them and add their own orders. The phone numbers of
+   the rows about to enter are looked up 20 per call.
+4. **Deadline**: once every row is submitted the watcher waits ``COMPLIANCE_APPROVAL_POLL_TIMEOUT`` more;
+   the groups still pending then are finished together as ``pending_approval``: their orders are placed
+   carrying the group and every order is wired to it, so reconcile only has to report the decision.
+
+* **Concurrency follows the rate** the server allows (``rate x 1 s`` rows in submission, between 8 and 256;
+  48 while no limit is known), unless ``max_concurrency`` fixes it.
+* **Memory follows concurrency**, not rows: rows are streamed and results written as rows finish.
+* **Results** are appended as rows finish and synced to disk at least every half second: a crash loses at
+  most that much, and a rerun finds what those rows created.
+* **Transient failures**: a row that failed on a transient API error its requests' retries did not outlast
+  (429, 408, 5xx, connection; not a write whose outcome stayed unknown) runs that stage again, at most
   :data:`TRANSIENT_RETRIES` times: every step finds what the earlier attempt created.
-* **Reruns.** A row whose previous line in the results CSV is ``completed`` (recognised by the hash of its
+* **Reruns**: a row whose previous line in the results CSV is ``completed`` (recognised by the hash of its
   cells, so inserted rows do not confuse it) is not run again; its line is carried over. ``only_failed``
   runs just the rows a given results CSV marks ``failed``.
 """
@@ -27,21 +37,26 @@ No Prefect here: ``flows/bulk_onboard.py`` runs each batch of groups as a Prefec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import re
+import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
+from telnyx_compliance.onboarding.approvals import ApprovalWatcher, GroupGone
 from telnyx_compliance.onboarding.csv_io import ParsedRow, iter_rows
-from telnyx_compliance.onboarding.known import KnownResources
+from telnyx_compliance.onboarding.errors import OnboardingError
+from telnyx_compliance.onboarding.known import KnownResources, MarketKey
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingKey
-from telnyx_compliance.onboarding.results import OnboardingResult
+from telnyx_compliance.onboarding.results import HandOver, OnboardingResult
 from telnyx_compliance.onboarding.results_csv import (
     ROW_STATUSES,
     ResultRow,
@@ -49,18 +64,30 @@ from telnyx_compliance.onboarding.results_csv import (
     RowStatus,
     latest_results,
 )
-from telnyx_compliance.onboarding.steps import onboard, prefetch_numbers, prefetch_requirements
+from telnyx_compliance.onboarding.snapshots import GroupSnapshot
+from telnyx_compliance.onboarding.steps import (
+    Submission,
+    finish_onboarding,
+    prefetch_numbers,
+    prefetch_requirements,
+    submit_onboarding,
+)
 
-#: Rows written to the results CSV at once while reading (invalid and carried-over rows).
-_WRITE_EVERY = 500
 _PLAN_KEY = re.compile(r"\[([a-z0-9_]+)\]")
 _LINE_BREAKS = re.compile(r"\s*\n\s*")
 #: An unexpected exception's message is cut here in the results CSV.
 _MAX_ERROR = 1000
-#: Further runs of a row whose onboarding failed on a transient API error (see ``BulkRunner``).
+#: Further runs of a stage that failed on a transient API error (see the module docstring).
 TRANSIENT_RETRIES = 2
 #: Pause before the first of them (s); doubles for the next.
 TRANSIENT_PAUSE = 1.0
+#: Rows in submission per request per second the server allows (a request may take about this long).
+SECONDS_PER_REQUEST = 1.0
+MIN_CONCURRENCY, MAX_CONCURRENCY, UNKNOWN_RATE_CONCURRENCY = 8, 256, 48
+#: Rows read ahead of those entering, so their phone numbers can be looked up 20 per call.
+LOOKAHEAD_ROWS = 100
+#: The results CSV is synced to disk at least this often (s).
+SYNC_EVERY = 0.5
 _ERROR_HEAD = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception))\b")
 #: Phrases of the pipeline's errors that mean "fix the input", not "try again" (see ``row_status``).
 _INVALID_PHRASES = ("cannot be met", "lists no requirements")
@@ -68,14 +95,6 @@ _INVALID_PHRASES = ("cannot be met", "lists no requirements")
 OnRow = Callable[[ResultRow], None]
 
 logger = logging.getLogger("telnyx_compliance.bulk")
-
-
-@dataclass(frozen=True, slots=True)
-class RowGroup:
-    """Rows of one onboarding (same key), in file order."""
-
-    key: OnboardingKey
-    rows: tuple[ParsedRow, ...]
 
 
 @dataclass
@@ -88,7 +107,10 @@ class BulkSummary:
     errors: Counter[str] = field(default_factory=Counter)
     #: Rows not run because an earlier run completed them (their line was carried over).
     carried_over: int = 0
+    #: Onboardings (distinct customer, country, number type and action) among the rows run.
     groups: int = 0
+    #: What reconcile needs of the rows still pending when the run's wait ended.
+    handovers: list[HandOver] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -112,13 +134,28 @@ class BulkSummary:
         """Counts by status, every status listed, for tables and artifacts."""
         return [{"status": status, "rows": self.counts[status]} for status in ROW_STATUSES]
 
+    def as_dict(self) -> dict[str, object]:
+        """The summary for scripts (``compliance onboard --json``)."""
+        return {
+            "csv": str(self.csv_path),
+            "results": str(self.results_path),
+            "rows": self.rows,
+            "counts": {status: self.counts[status] for status in ROW_STATUSES},
+            "carried_over": self.carried_over,
+            "onboardings": self.groups,
+            "errors": dict(self.errors.most_common()),
+            "handed_over": len(self.handovers),
+            "exit_code": self.exit_code,
+        }
+
     def markdown(self) -> str:
         """A markdown summary: counts by status and by error."""
         lines = [
-            f"## Bulk onboarding of `{self.csv_path.name}`",
+            f"## Bulk onboarding of `{_markdown_code(self.csv_path.name)}`",
             "",
             f"{self.rows} row(s) in {self.groups} onboarding group(s); "
-            f"{self.carried_over} carried over from an earlier run. Results: `{self.results_path}`.",
+            f"{self.carried_over} carried over from an earlier run. "
+            f"Results: `{_markdown_code(str(self.results_path))}`.",
             "",
             "| status | rows |",
             "| --- | ---: |",
@@ -134,6 +171,10 @@ class BulkSummary:
 
 def _markdown_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown_code(text: str) -> str:
+    return text.replace("`", "'").replace("\n", " ")
 
 
 def error_category(result: ResultRow) -> str:
@@ -194,21 +235,70 @@ def invalid_row(row: ParsedRow) -> ResultRow:
     )
 
 
-def batched(groups: Sequence[RowGroup], size: int) -> Iterator[Sequence[RowGroup]]:
-    for start in range(0, len(groups), size):
-        yield groups[start : start + size]
+def _crashed_row(row: ParsedRow, error: BaseException) -> ResultRow:
+    return ResultRow(
+        row=row.row_number,
+        customer_reference=row.customer_reference,
+        status="failed",
+        error=_LINE_BREAKS.sub(" ", f"{type(error).__name__}: {error}")[:_MAX_ERROR],
+        row_digest=row.digest,
+    )
+
+
+# -- reading ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rows of the file run: not those a rerun carries over; with ``only_failed``, only the rows that
+    results CSV marks failed (same row number and customer reference)."""
+
+    completed: dict[str, ResultRow] = field(default_factory=dict)  # row digest -> its completed line
+    only_failed: dict[int, ResultRow] | None = None
+
+    @classmethod
+    def from_results(
+        cls, previous: dict[int, ResultRow], only_failed: dict[int, ResultRow] | None = None
+    ) -> Selection:
+        completed = {line.row_digest: line for line in previous.values() if line.status == "completed"}
+        return cls(completed=completed, only_failed=only_failed)
+
+    def selected(self, row: ParsedRow) -> bool:
+        """Not excluded by ``only_failed``."""
+        if self.only_failed is None:
+            return True
+        earlier = self.only_failed.get(row.row_number)
+        return (
+            earlier is not None
+            and earlier.status == "failed"
+            and earlier.customer_reference == row.customer_reference
+        )
+
+    def carried_line(self, row: ParsedRow) -> ResultRow | None:
+        """The line of an earlier run that stands for ``row``, which does not run."""
+        if not self.selected(row):
+            assert self.only_failed is not None
+            earlier = self.only_failed.get(row.row_number)
+            if earlier is not None and earlier.customer_reference == row.customer_reference:
+                return replace(earlier, row_digest=row.digest)
+            return None
+        done = self.completed.get(row.digest) if row.request is not None else None
+        if done is None:
+            return None
+        return replace(done, row=row.row_number, customer_reference=row.customer_reference)
+
+    def runs(self, row: ParsedRow) -> bool:
+        """A valid row this run onboards."""
+        return row.request is not None and self.selected(row) and row.digest not in self.completed
 
 
 @dataclass
 class PreparedRun:
-    """The outcome of reading the CSV: the groups to run, and what was already written."""
+    """What the first pass over the CSV found."""
 
-    groups: list[RowGroup]
     summary: BulkSummary
-
-    @property
-    def rows_to_run(self) -> int:
-        return sum(len(group.rows) for group in self.groups)
+    rows_to_run: int = 0
+    markets: dict[MarketKey, OnboardingKey] = field(default_factory=dict)
 
 
 def prepare(
@@ -216,20 +306,17 @@ def prepare(
     writer: ResultsWriter,
     summary: BulkSummary,
     *,
-    previous: dict[int, ResultRow],
-    only_failed: dict[int, ResultRow] | None = None,
+    selection: Selection | None = None,
     base_dir: Path | None = None,
     max_document_bytes: int = 20 * 1024 * 1024,
     on_row: OnRow | None = None,
 ) -> PreparedRun:
-    """Read and validate the CSV (streaming), write invalid and carried-over rows, group the rest.
-
-    ``previous``: the latest line per row of this run's results CSV (a rerun); rows it marks completed
-    with the same content are carried over. ``only_failed``: when given, only rows it marks ``failed``
-    (same row number and customer reference) run; the others keep their line from it.
-    """
-    completed = {result.row_digest: result for result in previous.values() if result.status == "completed"}
-    groups: dict[OnboardingKey, list[ParsedRow]] = {}
+    """Read and validate the whole CSV (streaming): write the lines of invalid and carried-over rows, count
+    the rows to run and note their markets. Raises ``CSVFormatError`` before anything is sent when the file
+    as a whole is unusable."""
+    selection = selection or Selection()
+    prepared = PreparedRun(summary=summary)
+    keys: set[OnboardingKey] = set()
     pending: list[ResultRow] = []
 
     def emit(result: ResultRow) -> None:
@@ -237,41 +324,67 @@ def prepare(
         summary.add(result)
         if on_row is not None:
             on_row(result)
-        if len(pending) >= _WRITE_EVERY:
+        if len(pending) >= 500:
             writer.write(pending)
             pending.clear()
 
     for row in iter_rows(csv_path, base_dir=base_dir, max_document_bytes=max_document_bytes):
-        if only_failed is not None:
-            earlier = only_failed.get(row.row_number)
-            selected = (
-                earlier is not None
-                and earlier.status == "failed"
-                and earlier.customer_reference == row.customer_reference
-            )
-            if not selected:
-                if earlier is not None and earlier.customer_reference == row.customer_reference:
-                    summary.carried_over += 1
-                    emit(replace(earlier, row_digest=row.digest))
-                continue
-        if row.request is None:
-            emit(invalid_row(row))
-            continue
-        done = completed.get(row.digest)
-        if done is not None:
+        carried = selection.carried_line(row)
+        if carried is not None:
             summary.carried_over += 1
-            emit(replace(done, row=row.row_number, customer_reference=row.customer_reference))
-            continue
-        groups.setdefault(row.request.key, []).append(row)
+            emit(carried)
+        elif row.request is None:
+            if selection.selected(row):
+                emit(invalid_row(row))
+        elif selection.runs(row):
+            prepared.rows_to_run += 1
+            key = row.request.key
+            keys.add(key)
+            prepared.markets.setdefault((key.country_code, key.phone_number_type, key.action), key)
     if pending:
         writer.write(pending)
-    prepared = [RowGroup(key, tuple(rows)) for key, rows in groups.items()]
-    summary.groups = len(prepared)
-    return PreparedRun(prepared, summary)
+    summary.groups = len(keys)
+    return prepared
+
+
+def rows_to_run(
+    csv_path: Path,
+    selection: Selection,
+    *,
+    base_dir: Path | None = None,
+    max_document_bytes: int = 20 * 1024 * 1024,
+) -> Iterator[ParsedRow]:
+    """The rows :func:`prepare` counted to run, read again (second pass): valid and selected."""
+    for row in iter_rows(csv_path, base_dir=base_dir, max_document_bytes=max_document_bytes):
+        if selection.carried_line(row) is None and selection.runs(row):
+            yield row
+
+
+# -- running ------------------------------------------------------------------------------------------
+
+
+class _Slots:
+    """Rows in submission: at most ``capacity()`` at once, re-read as the limiter learns the rate."""
+
+    def __init__(self, capacity: Callable[[], int]) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._freed = asyncio.Event()
+
+    async def acquire(self) -> None:
+        while self.used >= self.capacity():
+            self._freed.clear()
+            await self._freed.wait()
+        self.used += 1
+
+    def release(self) -> None:
+        self.used -= 1
+        self._freed.set()
 
 
 class BulkRunner:
-    """Runs groups of rows through the pipeline with bounded concurrency and writes their results."""
+    """Runs rows through the pipeline: submitted within the concurrency bound, reviewed together, finished
+    as their groups are decided; each row's line is written as it finishes."""
 
     def __init__(
         self,
@@ -281,121 +394,339 @@ class BulkRunner:
         summary: BulkSummary,
         settings: PipelineSettings,
         mapping: RequirementMapping,
-        max_concurrency: int,
+        max_concurrency: int | None = None,
         on_row: OnRow | None = None,
         known: KnownResources | None = None,
+        lookups: KnownResources | None = None,
         transient_retries: int | None = None,
         transient_pause: float | None = None,
     ) -> None:
-        if max_concurrency < 1:
+        if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.transient_retries = TRANSIENT_RETRIES if transient_retries is None else transient_retries
         self.transient_pause = TRANSIENT_PAUSE if transient_pause is None else transient_pause
         self.client = client
+        #: The run's snapshot; None when it could not be read (each row then looks its resources up).
         self.known = known
+        #: Requirements per market and per phone number: the snapshot's, or a cache of the run's own.
+        self.lookups = lookups or known or KnownResources(prefix=settings.reference_prefix)
         self.writer = writer
         self.summary = summary
         self.settings = settings
         self.mapping = mapping
         self.on_row = on_row
-        self._slots = asyncio.Semaphore(max_concurrency)
+        self.max_concurrency = max_concurrency
+        self.watcher = ApprovalWatcher(
+            client,
+            min_interval=settings.approval_poll_interval,
+            max_interval=settings.approval_poll_max_interval,
+        )
+        self._slots = _Slots(self.concurrency)
+        self._chains: dict[OnboardingKey, asyncio.Future[None]] = {}
+        self._submitting = 0
+        self._feeding = True
+        self._last_sync = time.monotonic()
 
-    async def run_batch(self, batch: Sequence[RowGroup]) -> list[ResultRow]:
-        """Onboard every group of ``batch`` (concurrently, within the runner's bound); write and return."""
-        per_group = await asyncio.gather(*(self._run_group(group) for group in batch))
-        results = [result for group_results in per_group for result in group_results]
-        self.writer.write(results)
-        return results
+    def concurrency(self) -> int:
+        """Rows in submission at once: fixed, or following the rate the client is allowed."""
+        if self.max_concurrency is not None:
+            return self.max_concurrency
+        limiter = self.client.rate_limiter
+        rate = limiter.rate if limiter is not None else None
+        if rate is None:
+            return UNKNOWN_RATE_CONCURRENCY
+        return max(MIN_CONCURRENCY, min(MAX_CONCURRENCY, math.ceil(rate * SECONDS_PER_REQUEST)))
 
-    async def _run_group(self, group: RowGroup) -> list[ResultRow]:
-        async with self._slots:
-            results = []
-            for row in group.rows:
-                result = await self._run_row(row)
-                self.summary.add(result)
-                if self.on_row is not None:
-                    self.on_row(result)
-                results.append(result)
-            return results
-
-    async def _run_row(self, row: ParsedRow) -> ResultRow:
-        """Onboard one row. A row that failed on a transient API error (the client's retries outlasted, e.g.
-        seven 429s in a row) runs again, up to ``transient_retries`` times after a growing pause: every step
-        finds what the earlier run created, so a rerun resumes where it stopped and creates nothing twice."""
-        assert row.request is not None
-        pause = self.transient_pause
+    async def run(self, rows: Iterable[ParsedRow]) -> None:
+        """Onboard every row of ``rows`` (in file order) and write its line; returns when all are written."""
+        watcher = asyncio.create_task(self.watcher.run(), name="approval-watcher")
+        tasks: set[asyncio.Task[None]] = set()
         try:
-            result = await onboard(
-                self.client, row.request, mapping=self.mapping, settings=self.settings, known=self.known
-            )
-            for _ in range(self.transient_retries):
-                if not (result.status == "failed" and result.transient):
-                    break
-                logger.warning(
-                    "Row %d (%s) failed on a transient error; running it again in %.1fs: %s",
-                    row.row_number,
-                    row.customer_reference,
-                    pause,
-                    _LINE_BREAKS.sub(" ", result.error or "")[:200],
-                )
-                await asyncio.sleep(pause)
-                pause *= 2
-                result = await onboard(
-                    self.client, row.request, mapping=self.mapping, settings=self.settings, known=self.known
-                )
+            async for row in self._with_numbers_looked_up(rows):
+                await self._slots.acquire()
+                self._submitting += 1
+                task = asyncio.create_task(self._run_row(row, *self._chain(row)))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            self._feeding = False
+            self._maybe_close_watcher()
+            while tasks:
+                await asyncio.gather(*list(tasks))
+        finally:
+            self._feeding = False
+            for task in tasks:
+                task.cancel()
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            self.writer.sync()
+
+    async def run_rows(self, rows: Iterable[ParsedRow]) -> list[ResultRow]:
+        """:meth:`run`, returning the lines written (for tests and small batches)."""
+        lines: list[ResultRow] = []
+        on_row = self.on_row
+
+        def collect(result: ResultRow) -> None:
+            lines.append(result)
+            if on_row is not None:
+                on_row(result)
+
+        self.on_row = collect
+        try:
+            await self.run(rows)
+        finally:
+            self.on_row = on_row
+        return lines
+
+    async def _with_numbers_looked_up(self, rows: Iterable[ParsedRow]) -> AsyncIterator[ParsedRow]:
+        """The rows, each after what Telnyx says of its phone numbers was looked up with the next
+        :data:`LOOKAHEAD_ROWS` rows' (20 numbers per call, one batch ahead of the rows entering)."""
+        iterator = iter(rows)
+
+        def take() -> list[ParsedRow]:
+            return [row for _, row in zip(range(LOOKAHEAD_ROWS), iterator, strict=False)]
+
+        def look_up(batch: list[ParsedRow]) -> asyncio.Task[None]:
+            numbers = [n for row in batch if row.request is not None for n in row.request.phone_numbers]
+            return asyncio.create_task(prefetch_numbers(self.client, self.lookups, numbers))
+
+        batch = take()
+        lookup = look_up(batch)
+        while batch:
+            following = take()
+            following_lookup = look_up(following) if following else None
+            with contextlib.suppress(APIError):
+                await lookup
+            for row in batch:
+                yield row
+            batch = following
+            if following_lookup is not None:
+                lookup = following_lookup
+
+    def _chain(self, row: ParsedRow) -> tuple[asyncio.Future[None] | None, asyncio.Future[None]]:
+        """Rows of one onboarding are submitted one after the other: (the submission of the row before, if
+        any, to wait for; this row's, to resolve when submitted)."""
+        assert row.request is not None
+        key = row.request.key
+        previous = self._chains.get(key)
+        mine = self._chains[key] = asyncio.get_running_loop().create_future()
+        return previous, mine
+
+    def _maybe_close_watcher(self) -> None:
+        if not self._feeding and self._submitting == 0:
+            self.watcher.close(self.settings.approval_poll_timeout)
+
+    async def _run_row(
+        self, row: ParsedRow, previous: asyncio.Future[None] | None, mine: asyncio.Future[None]
+    ) -> None:
+        try:
+            result = await self._onboard(row, previous, mine)
         except Exception as error:  # the pipeline returns every expected outcome; never lose the row
-            return ResultRow(
-                row=row.row_number,
-                customer_reference=row.customer_reference,
-                status="failed",
-                error=_LINE_BREAKS.sub(" ", f"{type(error).__name__}: {error}")[:_MAX_ERROR],
-                row_digest=row.digest,
+            logger.exception("Row %d (%s) stopped unexpectedly", row.row_number, row.customer_reference)
+            self._record(_crashed_row(row, error))
+            return
+        if result.status == "pending_approval" and result.handover is not None:
+            self.summary.handovers.append(result.handover)
+        self._record(result_row(row, result))
+
+    async def _onboard(
+        self, row: ParsedRow, previous: asyncio.Future[None] | None, mine: asyncio.Future[None]
+    ) -> OnboardingResult:
+        assert row.request is not None
+        key = row.request.key
+        try:
+            if previous is not None:
+                await previous
+            submission = await self._submit(row)
+        finally:
+            self._slots.release()
+            self._submitting -= 1
+            if not mine.done():
+                mine.set_result(None)
+            if self._chains.get(key) is mine:
+                del self._chains[key]
+            for number in row.request.phone_numbers:
+                self.lookups.numbers.pop(number, None)
+            self._maybe_close_watcher()
+        if isinstance(submission, OnboardingResult):
+            return submission
+        group = submission.group
+        if group is not None:
+            try:
+                group = await self.watcher.wait(group)
+            except GroupGone as error:
+                return submission.result(error=OnboardingError(str(error)))
+            if self.known is not None and group.customer_reference:
+                self.known.groups[group.customer_reference] = group
+            await submission.log("approval", "unchanged", group.id, group.status or "")
+        return await self._finish(row, submission, group)
+
+    async def _submit(self, row: ParsedRow) -> Submission | OnboardingResult:
+        assert row.request is not None
+        request = row.request
+
+        async def attempt() -> Submission | OnboardingResult:
+            return await submit_onboarding(
+                self.client,
+                request,
+                mapping=self.mapping,
+                settings=self.settings,
+                known=self.known,
+                lookups=self.lookups,
             )
-        return result_row(row, result)
+
+        return await self._with_transient_retries(row, attempt)
+
+    async def _finish(
+        self, row: ParsedRow, submission: Submission, group: GroupSnapshot | None
+    ) -> OnboardingResult:
+        async def attempt() -> OnboardingResult:
+            return await finish_onboarding(self.client, submission, group, known=self.known)
+
+        result = await self._with_transient_retries(row, attempt)
+        assert isinstance(result, OnboardingResult)
+        return result
+
+    async def _with_transient_retries(
+        self, row: ParsedRow, attempt: Callable[[], Awaitable[Submission | OnboardingResult]]
+    ) -> Submission | OnboardingResult:
+        """Run ``attempt`` again (at most ``transient_retries`` times, after a growing pause) while it
+        ends failed on a transient API error: every step finds what the earlier attempt created."""
+        pause = self.transient_pause
+        outcome = await attempt()
+        for _ in range(self.transient_retries):
+            if not (
+                isinstance(outcome, OnboardingResult) and outcome.status == "failed" and outcome.transient
+            ):
+                break
+            logger.warning(
+                "Row %d (%s) failed on a transient error; running it again in %.1fs: %s",
+                row.row_number,
+                row.customer_reference,
+                pause,
+                _LINE_BREAKS.sub(" ", outcome.error or "")[:200],
+            )
+            await asyncio.sleep(pause)
+            pause *= 2
+            outcome = await attempt()
+        return outcome
+
+    def _record(self, result: ResultRow) -> None:
+        self.summary.add(result)
+        if self.on_row is not None:
+            self.on_row(result)
+        now = time.monotonic()
+        sync = now - self._last_sync >= SYNC_EVERY
+        self.writer.write([result], sync=sync)
+        if sync:
+            self._last_sync = now
 
 
-async def prefetch(client: AsyncTelnyx, groups: Sequence[RowGroup], *, prefix: str) -> KnownResources | None:
-    """One snapshot for the whole run instead of per-row lookups: our existing resources (a few paginated
-    list calls), each market's requirements (one call per market) and what Telnyx says about the phone
-    numbers of every row (batched). None when there is nothing to run, or when the snapshot of our
-    resources cannot be read (after the client's retries): each row then looks up its own resources and
-    reports its own error, as without a snapshot."""
-    if not groups:
-        return None
-    numbers = [
-        number
-        for group in groups
-        for row in group.rows
-        if row.request is not None
-        for number in row.request.phone_numbers
-    ]
-    lookups = KnownResources(prefix=prefix)  # filled concurrently with the snapshot, merged after
-    fetched, *others = await asyncio.gather(
+# -- a whole run --------------------------------------------------------------------------------------
+
+
+async def prefetch(
+    client: AsyncTelnyx, markets: dict[MarketKey, OnboardingKey], *, prefix: str
+) -> tuple[KnownResources | None, KnownResources]:
+    """One snapshot for the whole run instead of per-row lookups, read concurrently: (our existing resources,
+    a few paginated list calls, or None when they cannot be read after the client's retries: each row then
+    looks its own up and reports its own error; each market's requirements, one call per market)."""
+    lookups = KnownResources(prefix=prefix)
+    fetched, _ = await asyncio.gather(
         KnownResources.fetch(client, prefix),
-        prefetch_requirements(client, lookups, (group.key for group in groups)),
-        prefetch_numbers(client, lookups, numbers),
+        prefetch_requirements(client, lookups, markets.values()),
         return_exceptions=True,
     )
-    for outcome in (fetched, *others):
-        if isinstance(outcome, BaseException) and not isinstance(outcome, APIError):
-            raise outcome
+    if isinstance(fetched, BaseException) and not isinstance(fetched, APIError):
+        raise fetched
     if not isinstance(fetched, KnownResources):
-        return None
+        return None, lookups
     fetched.requirements.update(lookups.requirements)
-    fetched.numbers.update(lookups.numbers)
-    return fetched
-
-
-RunBatch = Callable[[BulkRunner, Sequence[RowGroup]], Awaitable[list[ResultRow]]]
-
-
-async def _run_batch_directly(runner: BulkRunner, batch: Sequence[RowGroup]) -> list[ResultRow]:
-    return await runner.run_batch(batch)
+    return fetched, fetched
 
 
 def default_results_path(csv_path: Path) -> Path:
     """``customers.csv`` -> ``customers.results.csv`` next to it."""
     return csv_path.with_name(f"{csv_path.stem}.results.csv")
+
+
+class BulkRun:
+    """One bulk onboarding of ``csv_path``: :meth:`run` it once; :attr:`summary` and :attr:`prepared` show
+    how far it got while it runs (progress bars, artifacts)."""
+
+    def __init__(
+        self,
+        csv_path: Path,
+        client: AsyncTelnyx,
+        *,
+        out: Path | None = None,
+        only_failed: Path | None = None,
+        settings: PipelineSettings | None = None,
+        mapping: RequirementMapping | None = None,
+        max_concurrency: int | None = None,
+        on_row: OnRow | None = None,
+        on_prepared: Callable[[PreparedRun], None] | None = None,
+    ) -> None:
+        self.csv_path = csv_path
+        self.client = client
+        self.settings = settings or PipelineSettings()
+        self.mapping = mapping or RequirementMapping.load()
+        self.results_path = out or default_results_path(csv_path)
+        self.only_failed = only_failed
+        self.max_concurrency = max_concurrency
+        self.on_row = on_row
+        self.on_prepared = on_prepared
+        self.summary = BulkSummary(csv_path=csv_path, results_path=self.results_path)
+        self.prepared: PreparedRun | None = None
+        self.runner: BulkRunner | None = None
+
+    async def run(self) -> BulkSummary:
+        """Onboard every row and write the results CSV; raises ``CSVFormatError`` (nothing sent) when the file
+        as a whole is unusable, ``ValueError`` when ``only_failed`` holds no results."""
+        selection = Selection.from_results(
+            latest_results(self.results_path),
+            latest_results(self.only_failed) if self.only_failed is not None else None,
+        )
+        if self.only_failed is not None and not selection.only_failed:
+            raise ValueError(f"{self.only_failed}: no results in it to select failed rows from")
+        base_dir = Path(self.settings.documents_base_dir) if self.settings.documents_base_dir else None
+        with ResultsWriter(self.results_path) as writer:
+            self.prepared = prepare(
+                self.csv_path,
+                writer,
+                self.summary,
+                selection=selection,
+                base_dir=base_dir,
+                max_document_bytes=self.settings.max_document_bytes,
+                on_row=self.on_row,
+            )
+            if self.on_prepared is not None:
+                self.on_prepared(self.prepared)
+            if not self.prepared.rows_to_run:
+                return self.summary
+            known, lookups = await prefetch(
+                self.client, self.prepared.markets, prefix=self.settings.reference_prefix
+            )
+            self.runner = BulkRunner(
+                self.client,
+                known=known,
+                lookups=lookups,
+                writer=writer,
+                summary=self.summary,
+                settings=self.settings,
+                mapping=self.mapping,
+                max_concurrency=self.max_concurrency,
+                on_row=self.on_row,
+            )
+            await self.runner.run(
+                rows_to_run(
+                    self.csv_path,
+                    selection,
+                    base_dir=base_dir,
+                    max_document_bytes=self.settings.max_document_bytes,
+                )
+            )
+        return self.summary
 
 
 async def run_bulk_async(
@@ -406,68 +737,39 @@ async def run_bulk_async(
     only_failed: Path | None = None,
     settings: PipelineSettings | None = None,
     mapping: RequirementMapping | None = None,
-    max_concurrency: int = 16,
-    batch_size: int = 25,
+    max_concurrency: int | None = None,
     on_row: OnRow | None = None,
     on_prepared: Callable[[PreparedRun], None] | None = None,
-    run_batch: RunBatch = _run_batch_directly,
 ) -> BulkSummary:
-    """Onboard every row of ``csv_path`` and write ``out`` (default ``<csv>.results.csv``).
-
-    Raises :class:`~telnyx_compliance.onboarding.csv_io.CSVFormatError` before anything is sent when the
-    file as a whole is unusable. ``run_batch`` runs one batch of groups (the flow makes it a Prefect task).
-    """
-    settings = settings or PipelineSettings()
-    mapping = mapping or RequirementMapping.load()
-    results_path = out or default_results_path(csv_path)
-    previous = latest_results(results_path)
-    selection = latest_results(only_failed) if only_failed is not None else None
-    if only_failed is not None and not selection:
-        raise ValueError(f"{only_failed}: no results in it to select failed rows from")
-    summary = BulkSummary(csv_path=csv_path, results_path=results_path)
-    base_dir = Path(settings.documents_base_dir) if settings.documents_base_dir else None
-    with ResultsWriter(results_path) as writer:
-        prepared = prepare(
-            csv_path,
-            writer,
-            summary,
-            previous=previous,
-            only_failed=selection,
-            base_dir=base_dir,
-            max_document_bytes=settings.max_document_bytes,
-            on_row=on_row,
-        )
-        if on_prepared is not None:
-            on_prepared(prepared)
-        known = await prefetch(client, prepared.groups, prefix=settings.reference_prefix)
-        runner = BulkRunner(
-            client,
-            known=known,
-            writer=writer,
-            summary=summary,
-            settings=settings,
-            mapping=mapping,
-            max_concurrency=max_concurrency,
-            on_row=on_row,
-        )
-        # Every batch is started at once; the runner's semaphore bounds the groups actually running.
-        await asyncio.gather(*(run_batch(runner, batch) for batch in batched(prepared.groups, batch_size)))
-    return summary
+    """Onboard every row of ``csv_path``; write ``out`` (default ``<csv>.results.csv``). See :class:`BulkRun`."""
+    run = BulkRun(
+        csv_path,
+        client,
+        out=out,
+        only_failed=only_failed,
+        settings=settings,
+        mapping=mapping,
+        max_concurrency=max_concurrency,
+        on_row=on_row,
+        on_prepared=on_prepared,
+    )
+    return await run.run()
 
 
 __all__ = [
     "TRANSIENT_PAUSE",
     "TRANSIENT_RETRIES",
+    "BulkRun",
     "BulkRunner",
     "BulkSummary",
     "PreparedRun",
-    "RowGroup",
-    "batched",
+    "Selection",
     "default_results_path",
     "error_category",
     "prefetch",
     "prepare",
     "result_row",
     "row_status",
+    "rows_to_run",
     "run_bulk_async",
 ]

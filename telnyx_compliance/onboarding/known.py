@@ -6,8 +6,9 @@ thousands of onboardings fetches a :class:`KnownResources` once instead, and han
 the next onboarding of the same key (run after it) reuses those too. Requirements are cached per market.
 
 A resource missing from it is created straight away; the client's ``find_existing`` still guards a create
-whose outcome was lost, so a stale snapshot cannot cause a duplicate. Requirement groups are re-read by id
-before use, since their status moves on its own.
+whose outcome was lost, so a stale snapshot cannot cause a duplicate. Requirement groups are kept whole
+(values and status): their values only change through this pipeline, and a status that moved on since is
+what the approval wait reads anyway.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance.onboarding.requirements import RequirementSpec
+from telnyx_compliance.onboarding.snapshots import GroupSnapshot
 
 if TYPE_CHECKING:
     from telnyx_compliance.onboarding.steps import NumberRequirements
@@ -36,6 +38,7 @@ class KnownDocument:
 class KnownOrder:
     id: str
     sub_number_order_ids: tuple[str, ...] = ()
+    requirements_met: bool | None = None
 
 
 @dataclass
@@ -45,7 +48,8 @@ class KnownResources:
     prefix: str
     addresses: dict[str, str] = field(default_factory=dict)
     documents: dict[str, KnownDocument] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)
+    #: Requirement groups as last seen (the run keeps them up to date with what it creates and submits).
+    groups: dict[str, GroupSnapshot] = field(default_factory=dict)
     orders: dict[str, KnownOrder] = field(default_factory=dict)
     requirements: dict[MarketKey, list[RequirementSpec]] = field(default_factory=dict)
     #: What Telnyx says about each phone number (``steps.prefetch_numbers``, batched for a bulk run).
@@ -74,11 +78,12 @@ class KnownResources:
         for group in groups:
             reference = group.customer_reference or ""
             if reference.startswith(start) and group.id:
-                known.groups.setdefault(reference, group.id)
+                known.groups.setdefault(reference, GroupSnapshot.from_api(group))
         async for order in client.number_orders.list(page_size=_PAGE_SIZE):
             reference = order.customer_reference or ""
             if reference.startswith(start) and order.id:
                 known.orders.setdefault(
-                    reference, KnownOrder(order.id, tuple(order.sub_number_orders_ids or ()))
+                    reference,
+                    KnownOrder(order.id, tuple(order.sub_number_orders_ids or ()), order.requirements_met),
                 )
         return known

@@ -18,8 +18,9 @@ formula, so such a cell is written with a leading ``'`` (which spreadsheets show
 exception is a cell made only of E.164 numbers (``+4930123456``, or several separated by spaces): digits
 after a ``+`` cannot call a function or reach outside the sheet, and phone numbers stay readable.
 
-The file is appended to and flushed after every batch, so a crash loses nothing already written; when a
-run ends, :meth:`ResultsWriter.close` rewrites it with exactly the last line of each input row, in row order.
+The file is appended to as rows finish and synced to disk at least every half second, so a crash loses at
+most that much (a rerun finds what those rows created); when a run ends, :meth:`ResultsWriter.close`
+rewrites it with exactly the last line of each input row, in row order.
 """
 
 from __future__ import annotations
@@ -170,14 +171,20 @@ class ResultsWriter:
             handle.seek(-1, os.SEEK_END)
             return handle.read(1) in (b"\n", b"\r")
 
-    def write(self, results: Iterable[ResultRow]) -> None:
-        """Append ``results`` and flush them to disk."""
+    def write(self, results: Iterable[ResultRow], *, sync: bool = True) -> None:
+        """Append ``results``; with ``sync``, flush everything written so far to disk."""
         assert self._handle is not None and self._writer is not None, "use ResultsWriter as a context manager"
         for result in results:
             self._writer.writerow(result.cells())
             self._rows_written.add(result.row)
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        if sync:
+            self.sync()
+
+    def sync(self) -> None:
+        """Flush what was written to disk (a crash after this loses none of it)."""
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
 
     def close(self, *, compact: bool = True) -> None:
         """Close the file; with ``compact``, rewrite it as the latest line of each row written in this run."""

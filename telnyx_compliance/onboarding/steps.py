@@ -23,6 +23,7 @@ import contextlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -37,6 +38,7 @@ from telnyx_compliance._exceptions import (
     UnprocessableEntityError,
 )
 from telnyx_compliance.models.requirement_groups import RequirementGroup
+from telnyx_compliance.onboarding.errors import DocumentIntegrityError, OnboardingError, UnknownMarketError
 from telnyx_compliance.onboarding.known import KnownDocument, KnownOrder, KnownResources
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanError, PlanItem, PlanProblem, build_plan
@@ -52,6 +54,17 @@ from telnyx_compliance.onboarding.results import (
     StepOutcome,
     UploadedDocument,
 )
+from telnyx_compliance.onboarding.snapshots import (
+    APPROVED,
+    KNOWN_GROUP_STATUSES,
+    PENDING,
+    REJECTED_GROUP_STATUSES,
+    EnsuredAddress,
+    EnsuredGroup,
+    EnsuredOrder,
+    GroupSnapshot,
+    RequirementReview,
+)
 
 __all__ = [
     "DocumentIntegrityError",
@@ -63,7 +76,10 @@ __all__ = [
     "OnStep",
     "OnboardingError",
     "RequirementReview",
+    "StepLog",
+    "Submission",
     "UnknownMarketError",
+    "attach_orders",
     "attach_requirement_group",
     "build_result",
     "check_phone_numbers",
@@ -73,8 +89,10 @@ __all__ = [
     "ensure_number_order",
     "ensure_requirement_group",
     "find_requirement_group",
+    "finish_onboarding",
     "group_values",
     "is_transient",
+    "linked_documents",
     "lookup_all_requirements",
     "lookup_requirements",
     "lookup_requirements_for_numbers",
@@ -86,120 +104,17 @@ __all__ = [
     "prefetch_requirements",
     "should_attach",
     "should_place_order",
+    "submit_onboarding",
     "submit_requirement_group",
 ]
 
 #: Called after every step with what it did; may be async. An exception it raises stops the onboarding.
 OnStep = Callable[[StepEvent], Awaitable[None] | None]
 
-PENDING = "pending-approval"
-FINAL_GROUP_STATUSES = frozenset({"approved", "declined", "expired"})
-#: The statuses Telnyx documents; any other is kept and reported as not understood.
-KNOWN_GROUP_STATUSES = frozenset({"approved", "unapproved", PENDING, "declined", "expired"})
-#: Extra fields a reviewer's reason may come in (the spec has none; Telnyx and the sandbox add one).
-_REASON_FIELDS = ("reason", "decline_reason", "status_reason", "rejection_reason", "comment", "notes")
 _PAGE_SIZE = 250
 #: Phone numbers per ``/phone_numbers_regulatory_requirements`` call: it has no page size parameter and
 #: answers one page of 20 (numbers past the 20th of one call would come back unknown).
 _NUMBERS_PER_LOOKUP = 20
-
-
-class OnboardingError(Exception):
-    """An onboarding cannot go on for a reason an operator can act on."""
-
-
-class UnknownMarketError(OnboardingError):
-    """Telnyx lists no requirements for this country, number type and action."""
-
-
-class DocumentIntegrityError(OnboardingError):
-    """Telnyx stored a document whose sha256 differs from the local file."""
-
-
-# -- snapshots of API objects (small, serialisable: Prefect task results and the bulk runner pass them) ------
-
-
-class RequirementReview(BaseModel):
-    """One requirement value in a group, with the reviewer's status and reason."""
-
-    model_config = ConfigDict(frozen=True)
-
-    requirement_id: str
-    field_type: str | None = None
-    field_value: str | None = None
-    status: str | None = None
-    reason: str | None = None
-
-
-class GroupSnapshot(BaseModel):
-    """A requirement group as last seen."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    customer_reference: str | None = None
-    status: str | None = None
-    requirements: tuple[RequirementReview, ...] = ()
-
-    @property
-    def values(self) -> dict[str, str]:
-        return {r.requirement_id: r.field_value for r in self.requirements if r.field_value is not None}
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_GROUP_STATUSES
-
-    @classmethod
-    def from_api(cls, group: RequirementGroup) -> GroupSnapshot:
-        if not group.id:
-            raise OnboardingError("Telnyx returned a requirement group without an id")
-        reviews = []
-        for requirement in group.regulatory_requirements or []:
-            if not requirement.requirement_id:
-                continue
-            extra = requirement.model_extra or {}
-            reason = next((str(extra[name]) for name in _REASON_FIELDS if extra.get(name)), None)
-            reviews.append(
-                RequirementReview(
-                    requirement_id=requirement.requirement_id,
-                    field_type=requirement.field_type,
-                    field_value=requirement.field_value,
-                    status=requirement.status,
-                    reason=reason,
-                )
-            )
-        return cls(
-            id=group.id,
-            customer_reference=group.customer_reference,
-            status=group.status,
-            requirements=tuple(reviews),
-        )
-
-
-class EnsuredAddress(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    customer_reference: str
-    outcome: StepOutcome
-
-
-class EnsuredGroup(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    group: GroupSnapshot
-    outcome: StepOutcome
-
-
-class EnsuredOrder(BaseModel):
-    """The number order placed for the plan's phone numbers."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    customer_reference: str
-    sub_number_order_ids: tuple[str, ...] = ()
-    outcome: StepOutcome
 
 
 # -- requirements ----------------------------------------------------------------------------------
@@ -620,14 +535,17 @@ async def ensure_requirement_group(
     *,
     known: KnownResources | None = None,
 ) -> EnsuredGroup:
-    """Create the group with every value, or PATCH only the values that changed since the last run."""
+    """Create the group with every value, or PATCH only the values that changed since the last run.
+
+    With ``known`` the group as last seen there is used (a bulk run's snapshot, kept up to date by the run
+    itself): its values are ours to change, and a status that moved on since is read by the approval wait.
+    """
     key = plan.key
     if known is None:
-        existing = await find_requirement_group(client, plan.group_reference)
-    elif plan.group_reference in known.groups:  # re-read: its status moves on its own
-        existing = await client.requirement_groups.retrieve(known.groups[plan.group_reference])
+        found = await find_requirement_group(client, plan.group_reference)
+        existing = GroupSnapshot.from_api(found) if found is not None else None
     else:
-        existing = None
+        existing = known.groups.get(plan.group_reference)
     payload = [{"requirement_id": rid, "field_value": value} for rid, value in values.items()]
     if existing is None:
 
@@ -642,45 +560,54 @@ async def ensure_requirement_group(
             regulatory_requirements=payload,
             find_existing=find_existing,
         )
-        snapshot = GroupSnapshot.from_api(created)
-        if known is not None:
-            known.groups[plan.group_reference] = snapshot.id
+        snapshot = _remember(known, plan, GroupSnapshot.from_api(created))
         return EnsuredGroup(group=snapshot, outcome="created")
-    snapshot = GroupSnapshot.from_api(existing)
-    current = snapshot.values
+    current = existing.values
     changed = [entry for entry in payload if current.get(entry["requirement_id"]) != entry["field_value"]]
     if not changed:
-        return EnsuredGroup(group=snapshot, outcome="unchanged")
-    if snapshot.status == PENDING:
+        return EnsuredGroup(group=existing, outcome="unchanged")
+    if existing.status == PENDING:
         names = ", ".join(
             item.requirement.name
             for item in plan.items
             if item.requirement.id in {entry["requirement_id"] for entry in changed}
         )
         raise OnboardingError(
-            f"requirement group {snapshot.id} is under review, so {names} cannot be changed now; "
+            f"requirement group {existing.id} is under review, so {names} cannot be changed now; "
             "rerun once it is approved or declined"
         )
-    updated = await client.requirement_groups.update(snapshot.id, regulatory_requirements=changed)
-    return EnsuredGroup(group=GroupSnapshot.from_api(updated), outcome="updated")
+    updated = await client.requirement_groups.update(existing.id, regulatory_requirements=changed)
+    return EnsuredGroup(group=_remember(known, plan, GroupSnapshot.from_api(updated)), outcome="updated")
+
+
+def _remember(known: KnownResources | None, plan: OnboardingPlan, group: GroupSnapshot) -> GroupSnapshot:
+    if known is not None:
+        known.groups[plan.group_reference] = group
+    return group
 
 
 async def submit_requirement_group(
-    client: AsyncTelnyx, group: GroupSnapshot
+    client: AsyncTelnyx, group: GroupSnapshot, *, known: KnownResources | None = None
 ) -> tuple[GroupSnapshot, StepOutcome]:
     """Submit for approval unless already pending or decided."""
     if group.status == PENDING or group.is_final:
         return group, "skipped"
     try:
-        submitted = await client.requirement_groups.submit_for_approval(group.id)
+        submitted = GroupSnapshot.from_api(await client.requirement_groups.submit_for_approval(group.id))
     except UnprocessableEntityError:
         # A retried submit whose first attempt went through (response lost) is refused as "already
         # submitted": the group's current status says whether that is what happened.
         current = GroupSnapshot.from_api(await client.requirement_groups.retrieve(group.id))
         if current.status == PENDING or current.is_final:
-            return current, "updated"
+            return _known_group(known, current), "updated"
         raise
-    return GroupSnapshot.from_api(submitted), "updated"
+    return _known_group(known, submitted), "updated"
+
+
+def _known_group(known: KnownResources | None, group: GroupSnapshot) -> GroupSnapshot:
+    if known is not None and group.customer_reference:
+        known.groups[group.customer_reference] = group
+    return group
 
 
 async def poll_approval(
@@ -694,10 +621,11 @@ async def poll_approval(
     clock: Callable[[], float] = time.monotonic,
     read_first: bool = True,
 ) -> GroupSnapshot:
-    """Poll until the group is decided, waiting ``interval`` doubling up to ``max_interval``.
+    """Poll one group until it is decided, waiting ``interval`` doubling up to ``max_interval``.
 
     Returns the group still ``pending-approval`` when ``timeout`` seconds pass (hand it to reconcile).
     ``read_first=False`` waits ``interval`` before the first read (the caller has just seen it pending).
+    A bulk run waits for all its groups together instead (:class:`~.approvals.ApprovalWatcher`).
     """
     deadline = clock() + timeout
     delay = interval
@@ -714,23 +642,35 @@ async def poll_approval(
 
 
 def should_place_order(group: GroupSnapshot | None) -> bool:
-    """Orders are placed once the group is approved or pending (reconcile attaches it later), never for a
-    declined or expired group; without requirements there is no group and nothing to wait for."""
-    return group is None or group.status in {"approved", PENDING}
+    """Orders are placed once the group is approved, or still pending when the wait ends (the order then
+    carries the group, and Telnyx meets its requirements when the review approves it); never for a
+    declined or expired group. Without requirements there is no group and nothing to wait for."""
+    return group is None or group.status in {APPROVED, PENDING}
 
 
 def should_attach(group: GroupSnapshot | None) -> bool:
-    """Only an approved group is attached to orders."""
-    return group is not None and group.status == "approved"
+    """The group is attached to orders that exist already (given by id, or placed by an earlier run without
+    it) once approved, or still pending when the wait ends: every order is then wired to it, and its
+    review is all that is left (the reconcile flow reports it)."""
+    return group is not None and group.status in {APPROVED, PENDING}
 
 
 # -- orders ----------------------------------------------------------------------------------------
 
 
 async def ensure_number_order(
-    client: AsyncTelnyx, plan: OnboardingPlan, *, known: KnownResources | None = None
+    client: AsyncTelnyx,
+    plan: OnboardingPlan,
+    *,
+    group_id: str | None = None,
+    known: KnownResources | None = None,
 ) -> EnsuredOrder | None:
-    """Reuse the number order placed under the plan's order reference, or place it. None without numbers."""
+    """Reuse the number order placed under the plan's order reference, or place it; None without numbers.
+
+    A new order carries ``group_id`` on each number (``phone_numbers[].requirement_group_id``), so Telnyx
+    attaches the group to the sub-number orders it creates: no attach call follows. An order found from an
+    earlier run may not carry it (``requirement_group_id`` is None then): the caller attaches it.
+    """
     if not plan.phone_numbers:
         return None
     reference = plan.order_reference
@@ -742,6 +682,7 @@ async def ensure_number_order(
                 customer_reference=reference,
                 sub_number_order_ids=placed.sub_number_order_ids,
                 outcome="reused",
+                requirements_met=placed.requirements_met,
             )
     else:
         page = await client.number_orders.list(filter={"customer_reference": reference}, page_size=_PAGE_SIZE)
@@ -752,21 +693,27 @@ async def ensure_number_order(
                     customer_reference=reference,
                     sub_number_order_ids=tuple(order.sub_number_orders_ids or ()),
                     outcome="reused",
+                    requirements_met=order.requirements_met,
                 )
-    created = await client.number_orders.create(
-        phone_numbers=[{"phone_number": number} for number in plan.phone_numbers],
-        customer_reference=reference,
-    )
+    numbers: list[dict[str, str]] = [
+        {"phone_number": number, **({"requirement_group_id": group_id} if group_id else {})}
+        for number in plan.phone_numbers
+    ]
+    created = await client.number_orders.create(phone_numbers=numbers, customer_reference=reference)
     if created.data is None or not created.data.id:
         raise OnboardingError("Telnyx placed a number order without returning its id")
     sub_number_order_ids = tuple(created.data.sub_number_orders_ids or ())
     if known is not None:
-        known.orders[reference] = KnownOrder(created.data.id, sub_number_order_ids)
+        known.orders[reference] = KnownOrder(
+            created.data.id, sub_number_order_ids, requirements_met=created.data.requirements_met
+        )
     return EnsuredOrder(
         id=created.data.id,
         customer_reference=reference,
         sub_number_order_ids=sub_number_order_ids,
         outcome="created",
+        requirement_group_id=group_id,
+        requirements_met=created.data.requirements_met,
     )
 
 
@@ -779,15 +726,12 @@ async def attach_requirement_group(
     document_ids: Sequence[str] = (),
     linked_document_ids: Iterable[str] | None = None,
 ) -> list[AttachedOrder]:
-    """Attach the (approved) group to each order; report ``requirements_met`` and the documents linked.
+    """Attach the group to each order; report ``requirements_met`` and the documents linked.
 
     The documents linked are read from ``document_links`` unless the caller already knows them
     (``linked_document_ids``). Attaching is an assignment, so doing it again on a rerun changes nothing.
     """
-    if linked_document_ids is not None:
-        linked = set(linked_document_ids)
-    else:
-        linked = await _linked_documents(client, [group_id]) if document_ids else set()
+    linked = await linked_documents(client, group_id, document_ids, known=linked_document_ids)
     linked_here = tuple(d for d in document_ids if d in linked)
     targets = (
         ("sub_number_order", client.sub_number_orders, sub_number_order_ids),
@@ -804,6 +748,18 @@ async def attach_requirement_group(
     return attached
 
 
+async def linked_documents(
+    client: AsyncTelnyx, group_id: str, document_ids: Sequence[str], *, known: Iterable[str] | None = None
+) -> set[str]:
+    """The documents linked to the group: ``known`` when the caller has them (a group's values are its
+    links), else read from ``document_links`` (nothing to read without documents)."""
+    if known is not None:
+        return set(known)
+    if not document_ids:
+        return set()
+    return await _linked_documents(client, [group_id])
+
+
 async def _linked_documents(client: AsyncTelnyx, resource_ids: Iterable[str]) -> set[str]:
     linked: set[str] = set()
     for resource_id in resource_ids:
@@ -811,6 +767,50 @@ async def _linked_documents(client: AsyncTelnyx, resource_ids: Iterable[str]) ->
             if link.document_id:
                 linked.add(link.document_id)
     return linked
+
+
+async def attach_orders(
+    client: AsyncTelnyx,
+    plan: OnboardingPlan,
+    group: GroupSnapshot,
+    order: EnsuredOrder | None,
+    documents: Sequence[UploadedDocument],
+    *,
+    linked_document_ids: Iterable[str] | None = None,
+) -> list[AttachedOrder]:
+    """The group on every order of the plan: those the order step placed carrying it are reported from its
+    answer; those given by id, or found from an earlier run, are attached now."""
+    document_ids = [document.document_id for document in documents]
+    carried = order is not None and order.requirement_group_id == group.id
+    attached: list[AttachedOrder] = []
+    if carried:
+        assert order is not None
+        linked = await linked_documents(client, group.id, document_ids, known=linked_document_ids)
+        linked_document_ids = linked
+        linked_here = tuple(d for d in document_ids if d in linked)
+        attached = [
+            AttachedOrder(
+                kind="sub_number_order",
+                id=sub_id,
+                requirements_met=order.requirements_met,
+                linked_document_ids=linked_here,
+            )
+            for sub_id in order.sub_number_order_ids
+        ]
+    to_attach = (
+        *(() if carried or order is None else order.sub_number_order_ids),
+        *plan.sub_number_order_ids,
+    )
+    if to_attach or plan.number_order_phone_number_ids:
+        attached += await attach_requirement_group(
+            client,
+            group.id,
+            sub_number_order_ids=to_attach,
+            number_order_phone_number_ids=plan.number_order_phone_number_ids,
+            document_ids=document_ids,
+            linked_document_ids=linked_document_ids,
+        )
+    return attached
 
 
 # -- composite -------------------------------------------------------------------------------------
@@ -854,12 +854,12 @@ def build_result(
     status: OnboardingStatus
     if error is not None:
         status = "failed"
-    elif group_status in {"declined", "expired"}:
+    elif group_status in REJECTED_GROUP_STATUSES:
         status = "declined"
         error = f"requirement group {group_status}" + _reasons_suffix(outcomes)
     elif group_status == PENDING:
         status = "pending_approval"
-    elif group_status == "approved" or (group is None and not plan.items):
+    elif group_status == APPROVED or (group is None and not plan.items):
         unmet = [order.id for order in attached if order.requirements_met is False]
         linked = {document_id for order in attached for document_id in order.linked_document_ids}
         unlinked = [d.document_id for d in documents if attached and d.document_id not in linked]
@@ -909,8 +909,161 @@ def build_result(
 
 
 def _reasons_suffix(outcomes: Sequence[RequirementOutcome]) -> str:
-    reasons = [f"{o.name}: {o.reason or o.status}" for o in outcomes if o.status in {"declined", "expired"}]
+    reasons = [f"{o.name}: {o.reason or o.status}" for o in outcomes if o.status in REJECTED_GROUP_STATUSES]
     return f" ({'; '.join(reasons)})" if reasons else ""
+
+
+class StepLog:
+    """The steps of one onboarding as they happen, told to ``on_step`` (which may stop the run by raising)."""
+
+    def __init__(self, on_step: OnStep | None = None) -> None:
+        self.events: list[StepEvent] = []
+        self.on_step = on_step
+
+    async def __call__(
+        self, step: str, outcome: StepOutcome, resource_id: str | None = None, detail: str = ""
+    ) -> None:
+        event = StepEvent(step=step, outcome=outcome, resource_id=resource_id, detail=detail)
+        self.events.append(event)
+        if self.on_step is not None:
+            maybe = self.on_step(event)
+            if inspect.isawaitable(maybe):
+                await maybe
+
+
+@dataclass
+class Submission:
+    """An onboarding taken as far as Telnyx's review: what the finishing steps need."""
+
+    plan: OnboardingPlan
+    log: StepLog
+    address_id: str | None = None
+    documents: list[UploadedDocument] = field(default_factory=list)
+    group: GroupSnapshot | None = None
+
+    def result(
+        self,
+        group: GroupSnapshot | None = None,
+        *,
+        order: EnsuredOrder | None = None,
+        attached: Sequence[AttachedOrder] = (),
+        error: BaseException | None = None,
+    ) -> OnboardingResult:
+        result = build_result(
+            self.plan,
+            address_id=self.address_id,
+            documents=self.documents,
+            group=group if group is not None else self.group,
+            order=order,
+            attached=attached,
+            steps=self.log.events,
+            error=f"{type(error).__name__}: {error}" if error is not None else None,
+        )
+        return result.model_copy(update={"transient": is_transient(error)}) if error is not None else result
+
+
+async def submit_onboarding(
+    client: AsyncTelnyx,
+    request: OnboardingRequest,
+    *,
+    mapping: RequirementMapping | None = None,
+    settings: PipelineSettings | None = None,
+    known: KnownResources | None = None,
+    lookups: KnownResources | None = None,
+    log: StepLog | None = None,
+) -> Submission | OnboardingResult:
+    """Requirements, plan, address, documents, requirement group, submit: everything before the review.
+
+    Returns the result instead when the onboarding cannot go on (plan problems, API errors). A failure
+    before the group was submitted deletes the documents this call uploaded that nothing links.
+    ``known`` replaces per-resource lookups; ``lookups`` caches requirements (default: ``known``).
+    """
+    settings = settings or PipelineSettings()
+    mapping = mapping or RequirementMapping.load()
+    log = log or StepLog()
+    try:
+        requirements, number_problems = await lookup_all_requirements(
+            client, request, known=lookups if lookups is not None else known
+        )
+        await log("requirements", "unchanged", detail=f"{len(requirements)} requirement(s)")
+        plan = plan_request(request, requirements, number_problems, mapping=mapping, settings=settings)
+        await log("plan", "unchanged", detail=f"{len(plan.items)} value(s)")
+    except (PlanError, OnboardingError) as error:
+        return OnboardingResult.failed(request.key, str(error), steps=tuple(log.events))
+    except APIError as error:
+        return OnboardingResult.failed(
+            request.key,
+            f"{type(error).__name__}: {error}",
+            steps=tuple(log.events),
+            transient=is_transient(error),
+        )
+
+    submission = Submission(plan=plan, log=log)
+    uploaded_now: list[str] = []
+    submitted = False
+    try:
+        if plan.needs_address:
+            address = await ensure_address(client, plan, known=known)
+            submission.address_id = address.id
+            await log("address", address.outcome, address.id)
+        submission.documents = await ensure_documents(
+            client, plan, on_upload=lambda d: uploaded_now.append(d.document_id), known=known
+        )
+        for document in submission.documents:
+            await log("documents", "created" if document.created else "reused", document.document_id)
+        if plan.items:
+            values = group_values(plan, address_id=submission.address_id, documents=submission.documents)
+            ensured = await ensure_requirement_group(client, plan, values, known=known)
+            submission.group = ensured.group
+            await log("requirement_group", ensured.outcome, ensured.group.id)
+            submission.group, outcome = await submit_requirement_group(client, ensured.group, known=known)
+            submitted = True
+            await log("submit", outcome, submission.group.id, submission.group.status or "")
+    except (OnboardingError, APIError) as error:
+        if not submitted and uploaded_now:
+            await _rollback(client, uploaded_now, submission.group, known)
+        return submission.result(error=error)
+    except BaseException:
+        if not submitted and uploaded_now:
+            await _rollback(client, uploaded_now, submission.group, known)
+        raise
+    return submission
+
+
+async def finish_onboarding(
+    client: AsyncTelnyx,
+    submission: Submission,
+    group: GroupSnapshot | None,
+    *,
+    known: KnownResources | None = None,
+) -> OnboardingResult:
+    """After the review (or the end of the wait): order the numbers carrying the group, attach it to the
+    orders that exist already, and report. ``known`` (bulk): the group's values say which documents are
+    linked; alone, ``document_links`` is read to confirm it."""
+    plan, log = submission.plan, submission.log
+    order: EnsuredOrder | None = None
+    attached: list[AttachedOrder] = []
+    try:
+        if should_place_order(group):
+            order = await ensure_number_order(
+                client, plan, group_id=group.id if group is not None else None, known=known
+            )
+            if order is not None:
+                await log("number_order", order.outcome, order.id)
+        if group is not None and should_attach(group):
+            attached = await attach_orders(
+                client,
+                plan,
+                group,
+                order,
+                submission.documents,
+                linked_document_ids=set(group.values.values()) if known is not None else None,
+            )
+            for attached_order in attached:
+                await log("attach", "updated", attached_order.id)
+    except (OnboardingError, APIError) as error:
+        return submission.result(group, order=order, attached=attached, error=error)
+    return submission.result(group, order=order, attached=attached)
 
 
 async def onboard(
@@ -925,60 +1078,21 @@ async def onboard(
     """Take one request from nothing to an approved group attached to its orders; never raises for an
     outcome an operator acts on (plan problems, API errors, declines): those come back as the result.
 
-    A failure before submission deletes the documents this call uploaded that are not linked.
-    ``on_step`` is told about each step (and can stop the run by raising, as tests do to simulate a crash).
-    ``known`` (:meth:`KnownResources.fetch`, shared by many onboardings) replaces the per-resource lookups.
+    The pipeline order, for one onboarding: :func:`submit_onboarding`, then the wait for Telnyx's review
+    (:func:`poll_approval` here; a bulk run waits for all its groups together), then
+    :func:`finish_onboarding`. ``on_step`` is told about each step (and can stop the run by raising, as
+    tests do to simulate a crash). ``known`` (:meth:`KnownResources.fetch`) replaces per-resource lookups.
     """
     settings = settings or PipelineSettings()
-    mapping = mapping or RequirementMapping.load()
-    key = request.key
-    events: list[StepEvent] = []
-
-    async def emit(step: str, outcome: StepOutcome, resource_id: str | None = None, detail: str = "") -> None:
-        event = StepEvent(step=step, outcome=outcome, resource_id=resource_id, detail=detail)
-        events.append(event)
-        if on_step is not None:
-            maybe = on_step(event)
-            if inspect.isawaitable(maybe):
-                await maybe
-
-    try:
-        requirements, number_problems = await lookup_all_requirements(client, request, known=known)
-        await emit("requirements", "unchanged", detail=f"{len(requirements)} requirement(s)")
-        plan = plan_request(request, requirements, number_problems, mapping=mapping, settings=settings)
-        await emit("plan", "unchanged", detail=f"{len(plan.items)} value(s)")
-    except (PlanError, OnboardingError) as error:
-        return OnboardingResult.failed(key, str(error), steps=tuple(events))
-    except APIError as error:
-        return OnboardingResult.failed(
-            key, f"{type(error).__name__}: {error}", steps=tuple(events), transient=is_transient(error)
-        )
-
-    address_id: str | None = None
-    documents: list[UploadedDocument] = []
-    uploaded_now: list[str] = []
-    group: GroupSnapshot | None = None
-    order: EnsuredOrder | None = None
-    attached: list[AttachedOrder] = []
-    submitted = False
-    try:
-        if plan.needs_address:
-            address = await ensure_address(client, plan, known=known)
-            address_id = address.id
-            await emit("address", address.outcome, address.id)
-        documents = await ensure_documents(
-            client, plan, on_upload=lambda d: uploaded_now.append(d.document_id), known=known
-        )
-        for document in documents:
-            await emit("documents", "created" if document.created else "reused", document.document_id)
-        if plan.items:
-            values = group_values(plan, address_id=address_id, documents=documents)
-            ensured = await ensure_requirement_group(client, plan, values, known=known)
-            group = ensured.group
-            await emit("requirement_group", ensured.outcome, group.id)
-            group, outcome = await submit_requirement_group(client, group)
-            submitted = True
-            await emit("submit", outcome, group.id, group.status or "")
+    log = StepLog(on_step)
+    submission = await submit_onboarding(
+        client, request, mapping=mapping, settings=settings, known=known, log=log
+    )
+    if isinstance(submission, OnboardingResult):
+        return submission
+    group = submission.group
+    if group is not None:
+        try:
             if group.status == PENDING:
                 group = await poll_approval(
                     client,
@@ -986,63 +1100,18 @@ async def onboard(
                     timeout=settings.approval_poll_timeout,
                     interval=settings.approval_poll_interval,
                     max_interval=settings.approval_poll_max_interval,
-                    # In bulk (``known``), the submit just returned it pending: no point reading it now.
-                    read_first=known is None,
                 )
-            await emit("approval", "unchanged", group.id, group.status or "")
-        if should_place_order(group):
-            order = await ensure_number_order(client, plan, known=known)
-            if order is not None:
-                await emit("number_order", order.outcome, order.id)
-        if group is not None and should_attach(group):
-            attached = await attach_requirement_group(
-                client,
-                group.id,
-                sub_number_order_ids=(
-                    *(order.sub_number_order_ids if order else ()),
-                    *plan.sub_number_order_ids,
-                ),
-                number_order_phone_number_ids=plan.number_order_phone_number_ids,
-                document_ids=[document.document_id for document in documents],
-                # In bulk, the approved group just read holds the documents as values (which is what links
-                # them): no per-row ``document_links`` read. Alone, read the links to confirm.
-                linked_document_ids=set(group.values.values()) if known is not None else None,
-            )
-            for attached_order in attached:
-                await emit("attach", "updated", attached_order.id)
-    except (OnboardingError, APIError) as error:
-        if not submitted and uploaded_now:
-            await _rollback(client, uploaded_now, group, known)
-        return build_result(
-            plan,
-            address_id=address_id,
-            documents=documents,
-            group=group,
-            order=order,
-            attached=attached,
-            steps=events,
-            error=f"{type(error).__name__}: {error}",
-        ).model_copy(update={"transient": is_transient(error)})
-    except Exception:
-        if not submitted and uploaded_now:
-            await _rollback(client, uploaded_now, group, known)
-        raise
-    return build_result(
-        plan,
-        address_id=address_id,
-        documents=documents,
-        group=group,
-        order=order,
-        attached=attached,
-        steps=events,
-    )
+        except (OnboardingError, APIError) as error:
+            return submission.result(error=error)
+        await log("approval", "unchanged", group.id, group.status or "")
+    return await finish_onboarding(client, submission, group, known=known)
 
 
-def is_transient(error: BaseException) -> bool:
+def is_transient(error: BaseException | None) -> bool:
     """A failure of the API, not of the request: 408, 429, 5xx or a connection error (timeouts included),
     whose request was not applied. A write whose outcome stayed unknown is not transient: what it may have
     created is in no snapshot, so only a run that looks its resources up again may go on from it."""
-    if getattr(error, "outcome_unknown", False):
+    if error is None or getattr(error, "outcome_unknown", False):
         return False
     if isinstance(error, APIConnectionError):
         return True

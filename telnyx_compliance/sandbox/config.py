@@ -13,7 +13,7 @@ RUNTIME_KNOBS = frozenset(
         "latency_ms",
         "latency_jitter_ms",
         "rate_limit",
-        "rate_limit_burst",
+        "rate_limit_window",
         "throttle_rate",
         "retry_after",
         "error_rate",
@@ -39,9 +39,16 @@ class SandboxConfig(BaseSettings):
     )
     latency_ms: float = Field(default=0.0, ge=0, description="Mean added latency per /v2 request (ms).")
     latency_jitter_ms: float = Field(default=0.0, ge=0, description="Standard deviation of the latency (ms).")
-    rate_limit: float = Field(default=0.0, ge=0, description="Token bucket, requests per second; 0 = off.")
-    rate_limit_burst: float | None = Field(
-        default=None, gt=0, description="Bucket size (default: rate_limit)."
+    rate_limit: float = Field(
+        default=0.0,
+        ge=0,
+        description="The account's limit, requests per second (x-ratelimit-* headers, 429 beyond); 0 = off.",
+    )
+    rate_limit_window: float = Field(
+        default=1.0,
+        ge=1,
+        le=3600,
+        description="Length of one rate-limit window (s); its limit is rate x window.",
     )
     throttle_rate: float = Field(default=0.0, ge=0, le=1, description="Share of requests answered 429.")
     retry_after: float = Field(default=1.0, ge=0, description="Retry-After (s) sent with throttled 429s.")

@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from re import Pattern
 from typing import Any
@@ -65,23 +66,48 @@ class RequestStats:
             }
 
 
-class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved up; real time, not the sandbox clock."""
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """The account's rate-limit state for one request, as Telnyx sends it in ``x-ratelimit-*`` headers."""
 
-    def __init__(self) -> None:
-        self._tokens: float | None = None
-        self._stamp = time.monotonic()
+    limit: int
+    remaining: int
+    reset: float  # seconds until the window resets
+    allowed: bool
 
-    def take(self, rate: float, burst: float) -> float:
-        """0 when a token was taken, else the seconds until one is available."""
-        now = time.monotonic()
-        tokens = burst if self._tokens is None else min(burst, self._tokens + (now - self._stamp) * rate)
-        self._stamp = now
-        if tokens >= 1:
-            self._tokens = tokens - 1
-            return 0.0
-        self._tokens = tokens
-        return (1 - tokens) / rate
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"x-ratelimit-limit", str(self.limit).encode()),
+            (b"x-ratelimit-remaining", str(self.remaining).encode()),
+            (b"x-ratelimit-reset", f"{self.reset:.3f}".encode()),
+        ]
+
+
+class AccountWindow:
+    """The account's limit: ``rate x window`` requests per fixed window of ``window`` seconds (real time).
+
+    One per sandbox, shared by every client of it, as Telnyx counts per account: two processes on one key
+    share the limit instead of doubling it. Windows are aligned to the sandbox's start; a refused request
+    does not count.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._origin = clock()
+        self._index = -1
+        self._count = 0
+
+    def take(self, rate: float, window: float) -> Quota:
+        limit = max(1, round(rate * window))
+        elapsed = self._clock() - self._origin
+        index = int(elapsed // window)
+        if index != self._index:
+            self._index, self._count = index, 0
+        reset = (index + 1) * window - elapsed
+        allowed = self._count < limit
+        if allowed:
+            self._count += 1
+        return Quota(limit=limit, remaining=limit - self._count, reset=reset, allowed=allowed)
 
 
 @dataclass(frozen=True)
@@ -106,7 +132,7 @@ class FaultController:
     def reset(self) -> None:
         with self._lock:
             self._rng = random.Random(f"faults/{self.config.seed}")
-            self._bucket = TokenBucket()
+            self._window = AccountWindow()
 
     def draw(self) -> Draw:
         config = self.config
@@ -127,12 +153,13 @@ class FaultController:
             lose_response=lose < config.lost_response_rate,
         )
 
-    def rate_limit_wait(self) -> float:
+    def quota(self) -> Quota | None:
+        """Count one request against the account's window; None when the sandbox has no rate limit."""
         rate = self.config.rate_limit
         if rate <= 0:
-            return 0.0
+            return None
         with self._lock:
-            return self._bucket.take(rate, self.config.rate_limit_burst or max(1.0, rate))
+            return self._window.take(rate, self.config.rate_limit_window)
 
 
 class FaultInjector:
@@ -167,10 +194,18 @@ class FaultInjector:
             self.stats.fault("latency")
             await asyncio.sleep(draw.latency_s)
 
-        wait = self.controller.rate_limit_wait()
-        if wait > 0:
+        quota = self.controller.quota()
+        extra = quota.headers() if quota is not None else []
+        if quota is not None and not quota.allowed:
             self.stats.fault("rate_limited")
-            await self._reply(send, route, 429, "Too many requests; slow down.", retry_after=wait)
+            await self._reply(
+                send,
+                route,
+                429,
+                "You have exceeded the maximum number of allowed requests.",
+                retry_after=quota.reset,
+                headers=extra,
+            )
             return
         if draw.throttle:
             self.stats.fault("throttled")
@@ -180,11 +215,14 @@ class FaultInjector:
                 429,
                 "Too many requests (throttled).",
                 retry_after=self.controller.config.retry_after,
+                headers=extra,
             )
             return
         if draw.error_status is not None:
             self.stats.fault("error")
-            await self._reply(send, route, draw.error_status, "The sandbox injected a server error.")
+            await self._reply(
+                send, route, draw.error_status, "The sandbox injected a server error.", headers=extra
+            )
             return
         if draw.drop:
             self.stats.fault("dropped")
@@ -198,6 +236,8 @@ class FaultInjector:
         async def record_status(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status.append(int(message["status"]))
+                if extra:
+                    message["headers"] = [*message.get("headers", []), *extra]
 
         if draw.lose_response:
             # The request is handled completely (its write commits); only the answer never arrives.
@@ -215,10 +255,20 @@ class FaultInjector:
         self.stats.record(route, str(status[0]) if status else "no response")
 
     async def _reply(
-        self, send: Send, route: str, status: int, detail: str, retry_after: float | None = None
+        self,
+        send: Send,
+        route: str,
+        status: int,
+        detail: str,
+        retry_after: float | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         body = json.dumps(error_body(status, detail)).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *(headers or []),
+        ]
         if retry_after is not None:
             headers.append((b"retry-after", str(max(0, math.ceil(retry_after))).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})

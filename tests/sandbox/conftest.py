@@ -37,7 +37,7 @@ DEFAULT_KNOBS = {
     "latency_ms": 0.0,
     "latency_jitter_ms": 0.0,
     "rate_limit": 0.0,
-    "rate_limit_burst": None,
+    "rate_limit_window": 1.0,
     "throttle_rate": 0.0,
     "retry_after": 1.0,
     "error_rate": 0.0,

@@ -1,0 +1,133 @@
+"""Small, serialisable snapshots of what the onboarding steps saw and did on Telnyx.
+
+Prefect task results and the bulk runner pass these around instead of API models. The requirement group
+statuses are defined here, once.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict
+
+from telnyx_compliance.models.requirement_groups import RequirementGroup
+from telnyx_compliance.onboarding.errors import OnboardingError
+from telnyx_compliance.onboarding.results import StepOutcome
+
+#: Requirement group statuses, as the API spells them.
+APPROVED: Final = "approved"
+UNAPPROVED: Final = "unapproved"
+PENDING: Final = "pending-approval"
+DECLINED: Final = "declined"
+EXPIRED: Final = "expired"
+#: The statuses Telnyx documents; any other is kept and reported as not understood.
+KNOWN_GROUP_STATUSES: Final = frozenset({APPROVED, UNAPPROVED, PENDING, DECLINED, EXPIRED})
+#: Statuses a review ends in.
+FINAL_GROUP_STATUSES: Final = frozenset({APPROVED, DECLINED, EXPIRED})
+#: Statuses that need the customer to act (update the values and resubmit).
+REJECTED_GROUP_STATUSES: Final = frozenset({DECLINED, EXPIRED})
+#: Extra fields a reviewer's reason may come in (the spec has none; Telnyx and the sandbox add one).
+_REASON_FIELDS = ("reason", "decline_reason", "status_reason", "rejection_reason", "comment", "notes")
+
+
+class RequirementReview(BaseModel):
+    """One requirement value in a group, with the reviewer's status and reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requirement_id: str
+    field_type: str | None = None
+    field_value: str | None = None
+    status: str | None = None
+    reason: str | None = None
+
+
+class GroupSnapshot(BaseModel):
+    """A requirement group as last seen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer_reference: str | None = None
+    status: str | None = None
+    requirements: tuple[RequirementReview, ...] = ()
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {r.requirement_id: r.field_value for r in self.requirements if r.field_value is not None}
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_GROUP_STATUSES
+
+    @classmethod
+    def from_api(cls, group: RequirementGroup) -> GroupSnapshot:
+        if not group.id:
+            raise OnboardingError("Telnyx returned a requirement group without an id")
+        reviews = []
+        for requirement in group.regulatory_requirements or []:
+            if not requirement.requirement_id:
+                continue
+            extra = requirement.model_extra or {}
+            reason = next((str(extra[name]) for name in _REASON_FIELDS if extra.get(name)), None)
+            reviews.append(
+                RequirementReview(
+                    requirement_id=requirement.requirement_id,
+                    field_type=requirement.field_type,
+                    field_value=requirement.field_value,
+                    status=requirement.status,
+                    reason=reason,
+                )
+            )
+        return cls(
+            id=group.id,
+            customer_reference=group.customer_reference,
+            status=group.status,
+            requirements=tuple(reviews),
+        )
+
+
+class EnsuredAddress(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer_reference: str
+    outcome: StepOutcome
+
+
+class EnsuredGroup(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    group: GroupSnapshot
+    outcome: StepOutcome
+
+
+class EnsuredOrder(BaseModel):
+    """The number order placed for the plan's phone numbers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    customer_reference: str
+    sub_number_order_ids: tuple[str, ...] = ()
+    outcome: StepOutcome
+    #: The requirement group its numbers were ordered with (this run placed it carrying the group).
+    requirement_group_id: str | None = None
+    requirements_met: bool | None = None
+
+
+__all__ = [
+    "APPROVED",
+    "DECLINED",
+    "EXPIRED",
+    "FINAL_GROUP_STATUSES",
+    "KNOWN_GROUP_STATUSES",
+    "PENDING",
+    "REJECTED_GROUP_STATUSES",
+    "UNAPPROVED",
+    "EnsuredAddress",
+    "EnsuredGroup",
+    "EnsuredOrder",
+    "GroupSnapshot",
+    "RequirementReview",
+]
