@@ -44,6 +44,8 @@ __all__ = ["RateLimitHeaders", "RateLimiter", "Reservation"]
 #: land it in a window it was not paced for.
 _START_GUARD = 0.005
 _END_GUARD = 0.010
+#: Requests per second before the first answer (for about one round trip).
+_LEARNING_RATE = 10.0
 #: Telnyx's windows are whole seconds: the first ``reset`` seen may be the tail of a window, not its length.
 _MIN_WINDOW = 1.0
 #: Weight of the newest observation in the running estimates (round trip, other clients' rate).
@@ -130,8 +132,6 @@ class RateLimiter:
         self._recent: deque[float] = deque()
         self._answers = 0
         self._queue: deque[_Waiter] = deque()
-        #: Until the first answer, the request that will teach the limit keeps the queue's head.
-        self._probe: _Waiter | None = None
 
     def __repr__(self) -> str:
         learned = f"{self.limit}/{self._window:g}s" if self.limit is not None else "not learned"
@@ -166,9 +166,11 @@ class RateLimiter:
             if self.limit is not None and self._window_end is not None:
                 start = self._pace_in_window(max(start, self._next_send))
                 epoch, position = self._epoch, self._reserved - 1
-            elif self._adaptive is not None:
+            elif self._adaptive is not None or (self.cap is None and not self._answers):
+                # Before the first answer the limit is unknown: without a cap, go gently until one
+                # teaches it.
                 start = max(start, self._next_send)
-                self._next_send = start + 1.0 / self._adaptive
+                self._next_send = start + 1.0 / (self._adaptive or _LEARNING_RATE)
             self._recent.append(start)
             while self._recent and self._recent[0] < start - 1.0:
                 self._recent.popleft()
@@ -239,10 +241,6 @@ class RateLimiter:
     ) -> None:
         """Learn from the answer to a reserved request (``headers``/``status`` None: no answer came)."""
         quota = RateLimitHeaders.parse(headers)
-        with self._lock:
-            probe, self._probe = self._probe, None
-        if probe is not None:
-            self._leave(probe)  # the first answer is in: the next caller may go, paced by what it taught
         with self._lock:
             self._answers += 1
             if quota is None:
@@ -348,14 +346,6 @@ class RateLimiter:
             self._leave(following)  # its event loop is gone
             return
 
-    def _hold_as_probe(self, waiter: _Waiter) -> bool:
-        """Before any answer, the first request keeps the head of the queue until its answer arrives."""
-        with self._lock:
-            if self._answers or self._probe is not None:
-                return False
-            self._probe = waiter
-            return True
-
     async def acquire(self) -> Reservation:
         """Wait (asynchronously) until a request may be sent; pass the reservation to :meth:`observe`.
 
@@ -364,7 +354,6 @@ class RateLimiter:
         """
         waiter = _Waiter(asyncio.get_running_loop())
         assert waiter.future is not None
-        held = False
         try:
             if not self._enqueue(waiter):
                 await waiter.future
@@ -372,16 +361,13 @@ class RateLimiter:
             wait = reservation.send_at - self._clock()
             if wait > 0:
                 await asyncio.sleep(wait)
-            held = self._hold_as_probe(waiter)
         finally:
-            if not held:
-                self._leave(waiter)
+            self._leave(waiter)
         return reservation
 
     def acquire_sync(self) -> Reservation:
         """Thread-safe blocking variant of :meth:`acquire`, used by the sync client."""
         waiter = _Waiter(None)
-        held = False
         try:
             if not self._enqueue(waiter):
                 waiter.event.wait()
@@ -389,10 +375,8 @@ class RateLimiter:
             wait = reservation.send_at - self._clock()
             if wait > 0:
                 time.sleep(wait)
-            held = self._hold_as_probe(waiter)
         finally:
-            if not held:
-                self._leave(waiter)
+            self._leave(waiter)
         return reservation
 
 
