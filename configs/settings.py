@@ -48,8 +48,16 @@ class TelnyxSettings(BaseSettings):
     max_retries: int = Field(default=6, ge=0, description="Retries per request after the first attempt.")
     retry_max_wait: float = Field(default=30.0, gt=0, description="Cap on one wait between retries (s).")
     retry_total_timeout: float = Field(default=120.0, gt=0, description="Cap on one request's retries (s).")
-    rate_limit: float = Field(default=20.0, gt=0, description="Client-side requests per second.")
-    max_concurrency: int = Field(default=16, ge=1, description="Concurrent requests per process.")
+    rate_limit: float | None = Field(
+        default=None,
+        gt=0,
+        description="A cap on requests per second; unset, the client paces by Telnyx's rate-limit headers.",
+    )
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Rows in submission at once in a bulk run; unset, it follows the rate Telnyx allows.",
+    )
 
     @model_validator(mode="after")
     def _require_key_for_real_api(self) -> TelnyxSettings:
@@ -93,7 +101,10 @@ class PipelineSettings(BaseSettings):
         description="How long a flow polls a submitted group before handing it to reconcile (s).",
     )
     approval_poll_interval: float = Field(
-        default=2.0, gt=0, description="First poll interval; doubles, capped."
+        default=1.0,
+        gt=0,
+        description="Shortest wait between polls of groups under review (s); waits grow as reviews take "
+        "longer, up to approval_poll_max_interval.",
     )
     approval_poll_max_interval: float = Field(default=60.0, gt=0)
     documents_base_dir: str | None = Field(

@@ -1,68 +1,75 @@
-"""``bulk_onboard``: every row of an onboarding CSV, at the rate Telnyx allows, with one line of result each.
+"""``bulk_onboard``: every row of an onboarding CSV at the account's rate limit, with one line of result each.
 
-Reads and validates the CSV (invalid rows are reported, not run), groups the valid rows by onboarding,
-runs the groups in batches (one ``onboard_batch`` task run per batch) with at most ``max_concurrency``
-onboardings at once on one client and one rate limiter, writes the results CSV as batches finish, and
-publishes a progress artifact, a results table and a markdown summary. The flow ends Failed unless every
-valid row completed (the same rule as the CLI's exit code).
+Reads and validates the CSV (invalid rows are reported, not run), submits the rows at the rate Telnyx
+allows, waits for all their reviews together, orders and attaches as groups are approved, writes the
+results CSV as rows finish, and publishes a progress artifact, a results table and a markdown summary. The
+flow ends Failed unless every valid row completed (the same rule as the CLI's exit code).
+
+The rows are run by the library's :class:`~telnyx_compliance.onboarding.bulk.BulkRun`, not by one Prefect
+task per row or batch: rows do not wait for Prefect. ``compliance onboard`` starts the run before Prefect's
+server is up and this flow picks it up (:meth:`BulkRun.claim`); a deployment's run starts it here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
+from pydantic import Field
 
 from configs.settings import PipelineSettings, TelnyxSettings
 from tasks._client import pipeline_settings, shared_rate_limiter, telnyx_settings, use_settings
-from tasks.bulk import PrefectRateLimiter, ProgressArtifact, onboard_batch, publish_bulk_report
+from tasks.bulk import PrefectRateLimiter, ProgressArtifact, publish_bulk_report
 from telnyx_compliance import RateLimiter
-from telnyx_compliance.onboarding.bulk import BulkRunner, BulkSummary, RowGroup, run_bulk_async
-from telnyx_compliance.onboarding.csv_io import CSVFormatError, count_rows
+from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
+from telnyx_compliance.onboarding.csv_io import CSVFormatError
 from telnyx_compliance.onboarding.csv_source import CSVSourceError, is_url, materialise_csv
 from telnyx_compliance.onboarding.results_csv import ResultRow
-
-#: Terminal progress hook of the calling process (a callable is no flow parameter: those go to the API).
-_on_row: contextvars.ContextVar[Callable[[ResultRow], None] | None] = contextvars.ContextVar(
-    "bulk_on_row", default=None
-)
-
-
-@contextmanager
-def report_rows_to(callback: Callable[[ResultRow], None] | None) -> Iterator[None]:
-    """Call ``callback`` with each row's result during ``bulk_onboard`` runs of this context."""
-    token = _on_row.set(callback)
-    try:
-        yield
-    finally:
-        _on_row.reset(token)
 
 
 @flow(name="bulk_onboard", persist_result=False)
 async def bulk_onboard(
-    csv_path: str,
-    out: str | None = None,
-    only_failed: str | None = None,
-    max_concurrency: int | None = None,
-    batch_size: int = 25,
-    global_rate_limit: str | None = None,
+    csv_path: Annotated[
+        str,
+        Field(
+            description="The onboarding CSV: a path on the worker (relative to the project folder) or an "
+            "http(s) URL. One row per customer and market; see the README's 'CSV format'."
+        ),
+    ],
+    out: Annotated[
+        str | None,
+        Field(description="Where to write the results CSV (default: <csv>.results.csv next to the CSV)."),
+    ] = None,
+    only_failed: Annotated[
+        str | None,
+        Field(description="A results CSV of an earlier run: only the rows it marks failed run again."),
+    ] = None,
+    max_concurrency: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            description="Rows in submission at once. Empty: follows the rate Telnyx allows (rate x 1 s).",
+        ),
+    ] = None,
+    global_rate_limit: Annotated[
+        str | None,
+        Field(
+            description="Name of a Prefect global concurrency limit every API request also takes a slot "
+            "of (an account-wide cap shared by every worker); empty: Telnyx's own headers pace the run."
+        ),
+    ] = None,
 ) -> State[BulkSummary]:
-    """Onboard every row of ``csv_path`` (a path, or an http(s) URL fetched first); results in ``out``
-    (default ``<csv>.results.csv``).
-
-    ``only_failed``: a results CSV; only the rows it marks failed run. ``global_rate_limit``: the name of a
-    Prefect global concurrency limit every API request also takes a slot of (account-wide rate limit when
-    several workers onboard at once).
-    """
+    """Onboard every row of a CSV; the results CSV gets one line per row."""
     logger = get_run_logger()
-    settings = telnyx_settings()
     pipeline = pipeline_settings()
     try:
         source = materialise_csv(csv_path, Path(pipeline.documents_base_dir or "."))
@@ -72,49 +79,41 @@ async def bulk_onboard(
     if is_url(csv_path) and pipeline.documents_base_dir is None:
         # Documents of a fetched CSV resolve against the working folder, not the download folder.
         pipeline = pipeline.model_copy(update={"documents_base_dir": str(Path.cwd())})
-    limiter: RateLimiter = (
-        PrefectRateLimiter(settings.rate_limit, global_rate_limit)
-        if global_rate_limit
-        else shared_rate_limiter(settings.rate_limit)
-    )
-    terminal = _on_row.get()
-    try:
-        total = count_rows(source)
-    except CSVFormatError as error:
-        logger.error("%s", error)
-        return Failed(message=str(error), data=error)
-    progress = ProgressArtifact(total=total)
-
-    def on_row(result: ResultRow) -> None:
-        progress.advance(result)
-        if terminal is not None:
-            terminal(result)
-
-    async def run_batch(runner: BulkRunner, batch: Sequence[RowGroup]) -> list[ResultRow]:
-        number = next(batch_numbers)
-        return await onboard_batch(runner, batch, number)
-
-    batch_numbers = iter(range(1, 1_000_000_000))
-    async with (
-        settings.async_client(limiter) as client,
-        progress,
-    ):
-        try:
-            summary = await run_bulk_async(
+    results_path = Path(out) if out else None
+    run = BulkRun.claim(source, results_path)
+    async with AsyncExitStack() as stack:
+        if run is None:
+            settings = telnyx_settings()
+            limiter: RateLimiter = (
+                PrefectRateLimiter(settings.rate_limit, global_rate_limit)
+                if global_rate_limit
+                else shared_rate_limiter(settings.rate_limit)
+            )
+            client = await stack.enter_async_context(settings.async_client(limiter))
+            run = BulkRun(
                 source,
                 client,
-                out=Path(out) if out else None,
+                out=results_path,
                 only_failed=Path(only_failed) if only_failed else None,
                 settings=pipeline,
-                max_concurrency=max_concurrency or settings.max_concurrency,
-                batch_size=batch_size,
-                on_row=on_row,
-                run_batch=run_batch,
+                max_concurrency=max_concurrency,
             )
-        except CSVFormatError as error:
+            run.start()
+        else:
+            logger.info(
+                "Picked up the run of %s started %.1f s before Prefect was ready: %d row(s) done so far",
+                source.name,
+                time.monotonic() - (run.started_at or time.monotonic()),
+                run.summary.rows,
+            )
+        stack.enter_context(_forward_library_logs())
+        await stack.enter_async_context(ProgressArtifact(run))
+        try:
+            summary = await run.wait()
+        except (CSVFormatError, ValueError) as error:
             logger.error("%s", error)
             return Failed(message=str(error), data=error)
-        logger.info("API calls: %s", client.stats)
+        logger.info("API calls: %s", run.client.stats.as_dict())
     await publish_bulk_report(summary)
     counts = ", ".join(f"{status} {count}" for status, count in summary.counts.items())
     message = f"{summary.rows} row(s): {counts}; results in {summary.results_path}"
@@ -122,6 +121,36 @@ async def bulk_onboard(
     if summary.exit_code != 0:
         return Failed(message=message, data=summary)
     return Completed(message=message, data=summary)
+
+
+class _OfThisRun(logging.Filter):
+    """Stamps library records with the flow run they belong to: rows started before the flow (the command
+    line starts them before Prefect is up) carry no run context of their own."""
+
+    def __init__(self, flow_run_id: Any) -> None:
+        super().__init__()
+        self.flow_run_id = flow_run_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.flow_run_id = self.flow_run_id
+        return True
+
+
+@contextmanager
+def _forward_library_logs() -> Iterator[None]:
+    """The library's log lines (retries, recovered writes, rows run again) into this flow run's log in the
+    API, without printing them a second time."""
+    from prefect.logging.handlers import APILogHandler
+    from prefect.runtime import flow_run
+
+    handler = APILogHandler(level=logging.INFO)
+    handler.addFilter(_OfThisRun(flow_run.id))
+    library = logging.getLogger("telnyx_compliance")
+    library.addHandler(handler)
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
 
 
 def run_bulk(
@@ -132,39 +161,74 @@ def run_bulk(
     *,
     pipeline: PipelineSettings | None = None,
     max_concurrency: int | None = None,
-    batch_size: int = 25,
     global_rate_limit: str | None = None,
-    progress: bool = False,
     on_row: Callable[[ResultRow], None] | None = None,
 ) -> BulkSummary:
-    """Run ``bulk_onboard`` (ephemeral Prefect unless ``PREFECT_API_URL`` is set) and return its summary.
+    """Run ``bulk_onboard`` in this process (Prefect's API from ``PREFECT_API_URL``, or a temporary one) and
+    return its summary; raises ``CSVFormatError`` when the file as a whole is unusable (nothing was sent).
 
-    ``progress`` shows a rich progress bar on stderr. Raises ``CSVFormatError`` when the file as a whole is
-    unusable (nothing was sent). ``summary.exit_code`` is 0 only when every valid row completed.
+    The command line uses :func:`telnyx_compliance.cli` 's faster path (the run starts before Prefect);
+    this one is for tests and scripts that already have Prefect up.
     """
-    bar, callback = _terminal_progress(csv_path, on_row) if progress else (None, on_row)
 
-    async def run() -> State[BulkSummary]:
-        return cast(
-            "State[BulkSummary]",
-            await bulk_onboard(
-                str(csv_path),
-                out=str(out) if out else None,
-                only_failed=str(only_failed) if only_failed else None,
-                max_concurrency=max_concurrency,
-                batch_size=batch_size,
-                global_rate_limit=global_rate_limit,
-                return_state=True,
-            ),
+    async def main() -> State[BulkSummary]:
+        state: State[BulkSummary] = await bulk_onboard(  # type: ignore[assignment]
+            str(csv_path),
+            out=str(out) if out else None,
+            only_failed=str(only_failed) if only_failed else None,
+            max_concurrency=max_concurrency,
+            global_rate_limit=global_rate_limit,
+            return_state=True,
         )
+        return state
 
-    with use_settings(settings, pipeline), report_rows_to(callback):
-        if bar is not None:
-            with bar:
-                final = asyncio.run(run())
+    with use_settings(settings, pipeline):
+        if on_row is None:
+            final = asyncio.run(main())
         else:
-            final = asyncio.run(run())
-    outcome: Any = final.result(raise_on_failure=False)
+            final = asyncio.run(_with_started_run(csv_path, out, only_failed, max_concurrency, on_row, main))
+    return summary_of(final)
+
+
+async def _with_started_run(
+    csv_path: Path,
+    out: Path | None,
+    only_failed: Path | None,
+    max_concurrency: int | None,
+    on_row: Callable[[ResultRow], None],
+    main: Callable[[], Any],
+) -> State[BulkSummary]:
+    """Start the run with ``on_row`` attached (a flow parameter cannot carry a callable), then the flow."""
+    settings = telnyx_settings()
+    async with settings.async_client(shared_rate_limiter(settings.rate_limit)) as client:
+        run = BulkRun(
+            csv_path,
+            client,
+            out=out,
+            only_failed=only_failed,
+            settings=pipeline_settings(),
+            max_concurrency=max_concurrency,
+            on_row=on_row,
+        )
+        run.start()
+        state: State[BulkSummary] = await main()
+        return state
+
+
+def summary_of(final: State[BulkSummary]) -> BulkSummary:
+    """The summary a ``bulk_onboard`` run ended with, or its error (outside an event loop)."""
+    return _summary_of(final, final.result(raise_on_failure=False))
+
+
+async def asummary_of(final: State[BulkSummary]) -> BulkSummary:
+    """:func:`summary_of` inside an event loop (where ``State.result`` hands back a coroutine)."""
+    outcome = final.result(raise_on_failure=False)
+    if inspect.isawaitable(outcome):
+        outcome = await outcome
+    return _summary_of(final, outcome)
+
+
+def _summary_of(final: State[BulkSummary], outcome: Any) -> BulkSummary:
     if isinstance(outcome, BulkSummary):
         return outcome
     if isinstance(outcome, BaseException):
@@ -172,30 +236,13 @@ def run_bulk(
     raise RuntimeError(f"bulk_onboard ended {final.type.value}: {final.message}")
 
 
-def _terminal_progress(
-    csv_path: Path, on_row: Callable[[ResultRow], None] | None
-) -> tuple[Any, Callable[[ResultRow], None]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+async def drain_prefect_services() -> None:
+    """Send the logs and events Prefect still has queued, before a temporary server goes away (else its
+    workers retry against a closed port for a minute at exit)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
 
-    bar = Progress(
-        TextColumn("[bold]onboarding"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[tally]}"),
-        TimeRemainingColumn(),
-        transient=False,
-    )
-    try:
-        total: int | None = count_rows(csv_path)
-    except CSVFormatError:
-        total = None  # the flow reports it
-    task_id = bar.add_task("rows", total=total, tally="")
-    tally: dict[str, int] = {}
-
-    def advance(result: ResultRow) -> None:
-        tally[result.status] = tally.get(result.status, 0) + 1
-        bar.update(task_id, advance=1, tally=" ".join(f"{k} {v}" for k, v in sorted(tally.items())))
-        if on_row is not None:
-            on_row(result)
-
-    return bar, advance
+    for service in (APILogWorker, EventsWorker):
+        drained = service.drain_all(timeout=10)
+        if inspect.isawaitable(drained):
+            await drained

@@ -18,7 +18,7 @@ from telnyx_compliance import AsyncTelnyx, RateLimiter
 _lock = threading.Lock()
 _telnyx_override: TelnyxSettings | None = None
 _pipeline_override: PipelineSettings | None = None
-_limiters: dict[float, RateLimiter] = {}
+_limiters: dict[float | None, RateLimiter] = {}
 
 
 @contextmanager
@@ -46,8 +46,9 @@ def pipeline_settings() -> PipelineSettings:
     return _pipeline_override or PipelineSettings()
 
 
-def shared_rate_limiter(rate: float) -> RateLimiter:
-    """One limiter per rate for the whole process (it is thread- and event-loop-safe)."""
+def shared_rate_limiter(rate: float | None) -> RateLimiter:
+    """One limiter per cap for the whole process (it is thread- and event-loop-safe); ``None``: no cap,
+    paced by Telnyx's headers alone."""
     with _lock:
         limiter = _limiters.get(rate)
         if limiter is None:

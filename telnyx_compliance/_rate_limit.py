@@ -250,7 +250,8 @@ class RateLimiter:
             now = self._clock()
             sent_at = reservation.send_at if reservation is not None else now
             round_trip = max(0.0, now - sent_at)
-            self._round_trip_jitter += _SMOOTHING * (abs(round_trip - self._round_trip) - self._round_trip_jitter)
+            deviation = abs(round_trip - self._round_trip)
+            self._round_trip_jitter += _SMOOTHING * (deviation - self._round_trip_jitter)
             self._round_trip += _SMOOTHING * (round_trip - self._round_trip)
             if quota.limit != self.limit:
                 self.limit = quota.limit

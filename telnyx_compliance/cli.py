@@ -9,9 +9,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from configs.settings import PipelineSettings, TelnyxSettings
+    from telnyx_compliance._prefect_server import PrefectServerProcess
+    from telnyx_compliance.onboarding.bulk import BulkSummary
+    from telnyx_compliance.terminal import Terminal
 
 app = typer.Typer(
     name="compliance",
@@ -25,7 +31,9 @@ app = typer.Typer(
 # Prefect's ephemeral server (no PREFECT_API_URL) gets 20 s to start by default; on a loaded two-core
 # machine it has been seen to need more, failing a run before it sent anything. Set before Prefect loads.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# No usage data leaves the machine, and no banner about it: server-side analytics and client-side telemetry.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -132,31 +140,150 @@ def onboard(
     only_failed: Annotated[
         Path | None, typer.Option(help="Rerun only the rows this results CSV marks failed.", exists=True)
     ] = None,
-    max_concurrency: Annotated[int | None, typer.Option(help="Concurrent onboardings.")] = None,
+    max_concurrency: Annotated[
+        int | None,
+        typer.Option(help="Rows in submission at once (default: follows the rate Telnyx allows)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON on stdout (for scripts).")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every log line: Prefect's and each retried request.")
+    ] = False,
 ) -> None:
-    """Onboard every row of a CSV through the ``bulk_onboard`` flow.
+    """Onboard every row of a CSV through the bulk_onboard flow.
 
     Exits 0 only when every valid row completed, 1 otherwise, 2 when the file as a whole is unusable.
     """
     settings = _settings()
-    from flows.bulk_onboard import run_bulk
+    summary = _run_bulk_command(
+        csv_path,
+        out=out,
+        only_failed=only_failed,
+        settings=settings,  # type: ignore[arg-type]
+        max_concurrency=max_concurrency,
+        json_output=json_output,
+        verbose=verbose,
+    )
+    raise typer.Exit(summary.exit_code)
+
+
+def _run_bulk_command(
+    csv_path: Path,
+    *,
+    out: Path | None,
+    only_failed: Path | None,
+    settings: TelnyxSettings,
+    pipeline: PipelineSettings | None = None,
+    max_concurrency: int | None = None,
+    json_output: bool = False,
+    verbose: bool = False,
+) -> BulkSummary:
+    """``compliance onboard``: the first line within a second or two, rows sent before Prefect is up.
+
+    Prefect's temporary server is started first, in its own process; the CSV is read and the run starts
+    while it boots and while Prefect is imported (in a thread); the ``bulk_onboard`` flow then picks up the
+    run under way (``BulkRun.claim``). With ``PREFECT_API_URL`` set, that server is used instead.
+    """
+    import asyncio
+
+    from telnyx_compliance._prefect_server import PrefectServerProcess
+    from telnyx_compliance.onboarding.csv_io import CSVFormatError, count_rows
+    from telnyx_compliance.terminal import Terminal
+
+    server = PrefectServerProcess.unless_configured()
+    if server is not None:
+        server.start()
+    terminal = Terminal(live=sys.stderr.isatty() and not json_output, verbose=verbose)
+    terminal.route_logs()
+    try:
+        try:
+            rows = count_rows(csv_path)
+        except CSVFormatError as exc:
+            raise _fail(str(exc)) from None
+        from telnyx_compliance.onboarding.bulk import default_results_path
+
+        terminal.started(csv_path, rows, out or default_results_path(csv_path))
+        try:
+            summary, calls = asyncio.run(
+                _bulk_in_prefect(
+                    csv_path, out, only_failed, settings, pipeline, max_concurrency, terminal, server
+                )
+            )
+        except (CSVFormatError, ValueError) as exc:
+            terminal.stop()
+            raise _fail(f"{csv_path}: {exc}") from None
+        except Exception as exc:  # one line, never a traceback; the rows done are in the results
+            terminal.stop()
+            raise _fail(f"{csv_path}: the run stopped: {type(exc).__name__}: {exc}", code=1) from None
+    finally:
+        terminal.stop()
+        if server is not None:
+            server.stop(wait=False)  # everything is sent to it; it finishes on its own
+    from telnyx_compliance.onboarding.results_csv import latest_results
+
+    problems = [line for line in latest_results(summary.results_path).values() if line.status != "completed"]
+    terminal.summary(summary, problems, api_calls=calls)
+    if json_output:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    return summary
+
+
+async def _bulk_in_prefect(
+    csv_path: Path,
+    out: Path | None,
+    only_failed: Path | None,
+    settings: TelnyxSettings,
+    pipeline: PipelineSettings | None,
+    max_concurrency: int | None,
+    terminal: Terminal,
+    server: PrefectServerProcess | None,
+) -> tuple[BulkSummary, int]:
+    import asyncio
+    import importlib
+
+    from configs.settings import PipelineSettings
+    from telnyx_compliance import RateLimiter
+    from telnyx_compliance.onboarding.bulk import BulkRun
     from telnyx_compliance.onboarding.csv_io import CSVFormatError
 
-    try:
-        summary = run_bulk(
+    pipeline = pipeline or PipelineSettings()
+    async with settings.async_client(RateLimiter(settings.rate_limit)) as client:
+        run = BulkRun(
             csv_path,
+            client,
             out=out,
             only_failed=only_failed,
-            settings=settings,  # type: ignore[arg-type]
+            settings=pipeline,
             max_concurrency=max_concurrency,
-            progress=sys.stderr.isatty(),
+            on_row=terminal.row,
+            on_prepared=terminal.prepared,
         )
-    except (CSVFormatError, ValueError) as exc:
-        raise _fail(f"{csv_path}: {exc}") from None
-    except Exception as exc:  # the operator gets one line, never a traceback; rows done are in the results
-        raise _fail(f"{csv_path}: the run stopped: {type(exc).__name__}: {exc}", code=1) from None
-    typer.echo(summary.markdown())
-    raise typer.Exit(summary.exit_code)
+        task = run.start()
+        # Prefect loads (in a thread) once the CSV is read: loading both at once only slows the first pass.
+        await asyncio.wait({task, asyncio.ensure_future(run.read.wait())}, return_when="FIRST_COMPLETED")
+        flows = await asyncio.to_thread(importlib.import_module, "flows.bulk_onboard")
+        terminal.route_logs()  # Prefect installed its console handler on import
+        if server is not None:
+            await asyncio.wait({task, asyncio.ensure_future(server.ready())}, return_when="FIRST_COMPLETED")
+            if task.done() and isinstance(task.exception(), CSVFormatError | ValueError):
+                # Nothing was sent and the temporary server's runs are seen by nobody: say so at once.
+                raise task.exception()  # type: ignore[misc]
+            await server.ready()
+        from tasks._client import use_settings
+
+        try:
+            with use_settings(settings, pipeline):
+                state = await flows.bulk_onboard(
+                    str(csv_path),
+                    out=str(out) if out else None,
+                    only_failed=str(only_failed) if only_failed else None,
+                    max_concurrency=max_concurrency,
+                    return_state=True,
+                )
+        finally:
+            await flows.drain_prefect_services()
+        return await flows.asummary_of(state), client.stats.requests_sent
 
 
 @app.command()
@@ -188,54 +315,33 @@ def demo(
 ) -> None:
     """Start a sandbox, onboard the example CSV through the bulk flow, print the summary, stop the sandbox.
 
-    Runs Prefect in ephemeral mode (no server) and needs no API key. The example CSV has rows that are
-    invalid or get declined on purpose, so the summary shows errors too; the demo itself succeeds when
-    every row got its line in the results.
+    Runs Prefect with a temporary server and needs no API key. The example CSV has rows that are invalid
+    or get declined on purpose, so the summary shows errors too; the demo itself succeeds when every row
+    got its line in the results.
     """
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     from configs.settings import PipelineSettings, TelnyxSettings
-    from flows.bulk_onboard import run_bulk
-    from telnyx_compliance.onboarding.csv_io import CSVFormatError
-    from telnyx_compliance.onboarding.results_csv import latest_results
     from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 
-    console = Console(stderr=False)
+    console = Console(stderr=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)  # a demo starts from nothing, like the sandbox does
-    with SandboxServer(SandboxConfig(seed=1, approve_after=2.0)) as sandbox:
-        console.print(f"[bold]Sandbox[/] on {sandbox.base_url} (seed 1, groups reviewed after 2 s)")
-        settings = TelnyxSettings(base_url=sandbox.base_url, api_key=None, rate_limit=50)
+    config = SandboxConfig(seed=1, approve_after=2.0, rate_limit=50, latency_ms=20)
+    with SandboxServer(config) as sandbox:
+        console.print(
+            f"[bold]Sandbox[/] on {sandbox.base_url} (seed 1; 50 requests/s per account; groups reviewed "
+            "after 2 s)"
+        )
+        settings = TelnyxSettings(base_url=sandbox.base_url, api_key=None)
         pipeline = PipelineSettings(approval_poll_interval=0.5, approval_poll_max_interval=2.0)
-        try:
-            summary = run_bulk(
-                csv_path, out=out, settings=settings, pipeline=pipeline, progress=sys.stdout.isatty()
-            )
-        except CSVFormatError as exc:
-            raise _fail(f"{csv_path}: {exc}") from None
+        summary = _run_bulk_command(csv_path, out=out, only_failed=None, settings=settings, pipeline=pipeline)
         stats = sandbox.stats()
-
-    table = Table(title="Rows by status")
-    for column in ("status", "rows"):
-        table.add_column(column)
-    for status, count in sorted(summary.counts.items()):
-        table.add_row(status, str(count))
-    console.print(table)
-    problems = [line for line in latest_results(out).values() if line.status != "completed"]
-    if problems:
-        errors = Table(title="Rows that did not complete (row numbers as in the spreadsheet)")
-        for column in ("row", "customer", "status", "error"):
-            errors.add_column(column, overflow="fold")
-        for line in sorted(problems, key=lambda line: line.row):
-            # Errors quote requirement keys in [brackets]: not rich markup.
-            errors.add_row(str(line.row), escape(line.customer_reference), line.status, escape(line.error))
-        console.print(errors)
     console.print(
-        f"API calls: {stats['requests']['total']}; duplicates in the sandbox: {len(stats['duplicates'])}"
+        f"Sandbox: {stats['requests']['total']} API calls, "
+        f"{stats['requests']['by_status'].get('429', 0)} answered 429, "
+        f"duplicates: {len(stats['duplicates'])}"
     )
-    console.print(f"Results CSV: [bold]{out.resolve()}[/]")
     console.print(
         f"(`compliance onboard` would exit {summary.exit_code}: "
         "0 only when every valid row completed; this CSV has bad rows on purpose.)"

@@ -298,7 +298,14 @@ class PreparedRun:
 
     summary: BulkSummary
     rows_to_run: int = 0
+    #: Lines written by the first pass: invalid rows and rows carried over.
+    lines_written: int = 0
     markets: dict[MarketKey, OnboardingKey] = field(default_factory=dict)
+
+    @property
+    def rows_total(self) -> int:
+        """Lines the results CSV will have for this run."""
+        return self.lines_written + self.rows_to_run
 
 
 def prepare(
@@ -321,6 +328,7 @@ def prepare(
 
     def emit(result: ResultRow) -> None:
         pending.append(result)
+        prepared.lines_written += 1
         summary.add(result)
         if on_row is not None:
             on_row(result)
@@ -625,24 +633,13 @@ class BulkRunner:
 # -- a whole run --------------------------------------------------------------------------------------
 
 
-async def prefetch(
-    client: AsyncTelnyx, markets: dict[MarketKey, OnboardingKey], *, prefix: str
-) -> tuple[KnownResources | None, KnownResources]:
-    """One snapshot for the whole run instead of per-row lookups, read concurrently: (our existing resources,
-    a few paginated list calls, or None when they cannot be read after the client's retries: each row then
-    looks its own up and reports its own error; each market's requirements, one call per market)."""
-    lookups = KnownResources(prefix=prefix)
-    fetched, _ = await asyncio.gather(
-        KnownResources.fetch(client, prefix),
-        prefetch_requirements(client, lookups, markets.values()),
-        return_exceptions=True,
-    )
-    if isinstance(fetched, BaseException) and not isinstance(fetched, APIError):
-        raise fetched
-    if not isinstance(fetched, KnownResources):
-        return None, lookups
-    fetched.requirements.update(lookups.requirements)
-    return fetched, fetched
+async def _snapshot(client: AsyncTelnyx, prefix: str) -> KnownResources | None:
+    """Our existing resources (a few paginated list calls), or None when they cannot be read after the
+    client's retries: each row then looks its own up and reports its own error."""
+    try:
+        return await KnownResources.fetch(client, prefix)
+    except APIError:
+        return None
 
 
 def default_results_path(csv_path: Path) -> Path:
@@ -650,9 +647,18 @@ def default_results_path(csv_path: Path) -> Path:
     return csv_path.with_name(f"{csv_path.stem}.results.csv")
 
 
+#: Runs started with :meth:`BulkRun.start` and not yet claimed, by (CSV, results CSV).
+_started: dict[tuple[str, str], BulkRun] = {}
+
+
 class BulkRun:
-    """One bulk onboarding of ``csv_path``: :meth:`run` it once; :attr:`summary` and :attr:`prepared` show
-    how far it got while it runs (progress bars, artifacts)."""
+    """One bulk onboarding of ``csv_path``: :meth:`run` it (or :meth:`start` it) once; :attr:`summary` and
+    :attr:`prepared` show how far it got while it runs (progress bars, artifacts).
+
+    A run may be started before whatever reports on it is ready and be picked up by it later: the command
+    line starts the run, then Prefect's server, and the ``bulk_onboard`` flow :meth:`claim` s the run
+    under way for its CSV instead of starting a second one. Rows do not wait for an orchestrator.
+    """
 
     def __init__(
         self,
@@ -679,6 +685,33 @@ class BulkRun:
         self.summary = BulkSummary(csv_path=csv_path, results_path=self.results_path)
         self.prepared: PreparedRun | None = None
         self.runner: BulkRunner | None = None
+        self.task: asyncio.Task[BulkSummary] | None = None
+        #: When :meth:`start` was called (``time.monotonic()``).
+        self.started_at: float | None = None
+        #: Set once the first pass over the CSV is done (or failed).
+        self.read = asyncio.Event()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return str(self.csv_path.resolve()), str(self.results_path.resolve())
+
+    def start(self) -> asyncio.Task[BulkSummary]:
+        """Run in the background of the current event loop; :meth:`claim` finds it by its CSV."""
+        if self.task is None:
+            self.started_at = time.monotonic()
+            self.task = asyncio.get_running_loop().create_task(self.run(), name=f"bulk-run {self.csv_path}")
+            _started[self.key] = self
+        return self.task
+
+    @classmethod
+    def claim(cls, csv_path: Path, out: Path | None = None) -> BulkRun | None:
+        """The run started in this process for ``csv_path`` (and ``out``), once; None if there is none."""
+        results_path = out or default_results_path(csv_path)
+        return _started.pop((str(csv_path.resolve()), str(results_path.resolve())), None)
+
+    async def wait(self) -> BulkSummary:
+        """The summary once the run has ended (starting it if it was not)."""
+        return await self.start()
 
     async def run(self) -> BulkSummary:
         """Onboard every row and write the results CSV; raises ``CSVFormatError`` (nothing sent) when the file
@@ -690,42 +723,54 @@ class BulkRun:
         if self.only_failed is not None and not selection.only_failed:
             raise ValueError(f"{self.only_failed}: no results in it to select failed rows from")
         base_dir = Path(self.settings.documents_base_dir) if self.settings.documents_base_dir else None
-        with ResultsWriter(self.results_path) as writer:
-            self.prepared = prepare(
-                self.csv_path,
-                writer,
-                self.summary,
-                selection=selection,
-                base_dir=base_dir,
-                max_document_bytes=self.settings.max_document_bytes,
-                on_row=self.on_row,
-            )
-            if self.on_prepared is not None:
-                self.on_prepared(self.prepared)
-            if not self.prepared.rows_to_run:
-                return self.summary
-            known, lookups = await prefetch(
-                self.client, self.prepared.markets, prefix=self.settings.reference_prefix
-            )
-            self.runner = BulkRunner(
-                self.client,
-                known=known,
-                lookups=lookups,
-                writer=writer,
-                summary=self.summary,
-                settings=self.settings,
-                mapping=self.mapping,
-                max_concurrency=self.max_concurrency,
-                on_row=self.on_row,
-            )
-            await self.runner.run(
-                rows_to_run(
-                    self.csv_path,
-                    selection,
-                    base_dir=base_dir,
-                    max_document_bytes=self.settings.max_document_bytes,
+        prefix = self.settings.reference_prefix
+        # What exists on Telnyx does not depend on the CSV: read it while the CSV is (in a thread).
+        snapshot = asyncio.ensure_future(_snapshot(self.client, prefix))
+        try:
+            with ResultsWriter(self.results_path) as writer:
+                try:
+                    self.prepared = await asyncio.to_thread(
+                        prepare,
+                        self.csv_path,
+                        writer,
+                        self.summary,
+                        selection=selection,
+                        base_dir=base_dir,
+                        max_document_bytes=self.settings.max_document_bytes,
+                        on_row=self.on_row,
+                    )
+                finally:
+                    self.read.set()
+                if self.on_prepared is not None:
+                    self.on_prepared(self.prepared)
+                if not self.prepared.rows_to_run:
+                    return self.summary
+                lookups = KnownResources(prefix=prefix)
+                await prefetch_requirements(self.client, lookups, self.prepared.markets.values())
+                known = await snapshot
+                if known is not None:
+                    known.requirements.update(lookups.requirements)
+                self.runner = BulkRunner(
+                    self.client,
+                    known=known,
+                    lookups=known or lookups,
+                    writer=writer,
+                    summary=self.summary,
+                    settings=self.settings,
+                    mapping=self.mapping,
+                    max_concurrency=self.max_concurrency,
+                    on_row=self.on_row,
                 )
-            )
+                await self.runner.run(
+                    rows_to_run(
+                        self.csv_path,
+                        selection,
+                        base_dir=base_dir,
+                        max_document_bytes=self.settings.max_document_bytes,
+                    )
+                )
+        finally:
+            snapshot.cancel()
         return self.summary
 
 
@@ -741,7 +786,7 @@ async def run_bulk_async(
     on_row: OnRow | None = None,
     on_prepared: Callable[[PreparedRun], None] | None = None,
 ) -> BulkSummary:
-    """Onboard every row of ``csv_path``; write ``out`` (default ``<csv>.results.csv``). See :class:`BulkRun`."""
+    """Onboard every row of ``csv_path``; results in ``out`` (default ``<csv>.results.csv``): a BulkRun."""
     run = BulkRun(
         csv_path,
         client,
@@ -766,7 +811,6 @@ __all__ = [
     "Selection",
     "default_results_path",
     "error_category",
-    "prefetch",
     "prepare",
     "result_row",
     "row_status",

@@ -69,12 +69,14 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-import pandas as pd
 from pydantic import ValidationError
 
 from telnyx_compliance.onboarding.plan import ALLOWED_DOCUMENT_TYPES, sniff_content_type
+
+if TYPE_CHECKING:
+    import pandas as pd
 from telnyx_compliance.onboarding.request import _REQUIREMENT_KEY, OnboardingKey, OnboardingRequest
 
 ENCODING: Final = "utf-8-sig"
@@ -484,6 +486,7 @@ def iter_rows(
 
 def _chunks(csv_path: Path, layout: CsvLayout, chunk_size: int) -> Iterator[pd.DataFrame]:
     """The data rows as DataFrames of ``chunk_size`` rows, every cell a string; malformed lines raise."""
+    import pandas as pd  # here: the first line of ``compliance onboard`` must not wait for pandas to load
 
     def strictly(step: Callable[[], T]) -> T:
         # pandas only warns when a row has more cells than the header (and drops them): refuse instead.
@@ -523,21 +526,20 @@ def _chunks(csv_path: Path, layout: CsvLayout, chunk_size: int) -> Iterator[pd.D
 
 
 def count_rows(csv_path: Path) -> int:
-    """Data records of the file (blank lines included), without validating them: for progress bars."""
+    """Data records below the header (blank lines excepted), without validating them: for the first line
+    of output and progress bars. Reads with the standard library only, so it answers before pandas loads.
+    Raises :class:`CSVFormatError` for a header the format refuses."""
     layout = read_layout(csv_path)
     total = 0
-    with pd.read_csv(
-        csv_path,
-        dtype=str,
-        usecols=[0],
-        keep_default_na=False,
-        na_filter=False,
-        skiprows=layout.comment_lines,
-        encoding=ENCODING,
-        chunksize=50_000,
-    ) as reader:
-        for chunk in reader:
-            total += len(chunk)
+    try:
+        with csv_path.open(encoding=ENCODING, newline="") as handle:
+            for _ in range(layout.comment_lines + 1):
+                handle.readline()
+            for record in csv.reader(handle):
+                if any(cell.strip() for cell in record):
+                    total += 1
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise CSVFormatError(f"{csv_path}: cannot be read as CSV ({type(exc).__name__})") from None
     return total
 
 

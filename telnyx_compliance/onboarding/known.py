@@ -13,6 +13,7 @@ what the approval wait reads anyway.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -60,30 +61,42 @@ class KnownResources:
         """Every address, document, requirement group and number order whose reference starts ``<prefix>-``.
 
         Addresses are filtered by the server (``customer_reference[contains]``); the other lists have no
-        prefix filter, so they are read page by page and filtered here.
+        prefix filter, so they are read page by page and filtered here. The four lists are read at once.
         """
         start = f"{prefix}-"
         known = cls(prefix=prefix)
-        async for address in client.user_addresses.list(
-            filter={"customer_reference": {"contains": start}}, page_size=_PAGE_SIZE
-        ):
-            reference = address.customer_reference or ""
-            if reference.startswith(start) and address.id:
-                known.addresses.setdefault(reference, address.id)
-        async for document in client.documents.list(page_size=_PAGE_SIZE):
-            reference = document.customer_reference or ""
-            if reference.startswith(start) and document.id:
-                known.documents.setdefault(reference, KnownDocument(document.id, document.sha256))
-        groups = sorted(await client.requirement_groups.list(), key=lambda group: group.created_at or "")
-        for group in groups:
-            reference = group.customer_reference or ""
-            if reference.startswith(start) and group.id:
-                known.groups.setdefault(reference, GroupSnapshot.from_api(group))
-        async for order in client.number_orders.list(page_size=_PAGE_SIZE):
-            reference = order.customer_reference or ""
-            if reference.startswith(start) and order.id:
-                known.orders.setdefault(
-                    reference,
-                    KnownOrder(order.id, tuple(order.sub_number_orders_ids or ()), order.requirements_met),
-                )
+
+        async def addresses() -> None:
+            async for address in client.user_addresses.list(
+                filter={"customer_reference": {"contains": start}}, page_size=_PAGE_SIZE
+            ):
+                reference = address.customer_reference or ""
+                if reference.startswith(start) and address.id:
+                    known.addresses.setdefault(reference, address.id)
+
+        async def documents() -> None:
+            async for document in client.documents.list(page_size=_PAGE_SIZE):
+                reference = document.customer_reference or ""
+                if reference.startswith(start) and document.id:
+                    known.documents.setdefault(reference, KnownDocument(document.id, document.sha256))
+
+        async def groups() -> None:
+            listed = sorted(await client.requirement_groups.list(), key=lambda group: group.created_at or "")
+            for group in listed:
+                reference = group.customer_reference or ""
+                if reference.startswith(start) and group.id:
+                    known.groups.setdefault(reference, GroupSnapshot.from_api(group))
+
+        async def orders() -> None:
+            async for order in client.number_orders.list(page_size=_PAGE_SIZE):
+                reference = order.customer_reference or ""
+                if reference.startswith(start) and order.id:
+                    known.orders.setdefault(
+                        reference,
+                        KnownOrder(
+                            order.id, tuple(order.sub_number_orders_ids or ()), order.requirements_met
+                        ),
+                    )
+
+        await asyncio.gather(addresses(), documents(), groups(), orders())
         return known

@@ -849,6 +849,13 @@ class Store:
             if number["bundle_id"]:
                 self._add_bundle_resource(number["bundle_id"], info.phone_number)
             self._relink_number(number)
+        for sub in subs.values():
+            # Numbers ordered with one requirement group attach it to the sub-number order they make up.
+            carried = {
+                self.tables["number_order_phone_numbers"][nid]["_group_id"] for nid in sub["_number_ids"]
+            }
+            if len(carried) == 1 and None not in carried:
+                sub["_group_id"] = carried.pop()
         self.tables["number_orders"][order["id"]] = order
         return self._render_order(order, full=True)
 

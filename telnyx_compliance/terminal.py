@@ -1,0 +1,184 @@
+"""What ``compliance onboard`` shows in a terminal: a first line at once, one progress line pinned at the
+bottom with every log line printed above it (never into it), and a summary table at the end.
+
+One rich :class:`~rich.console.Console` on stderr owns all of it: the progress bar, the library's log lines
+and, once Prefect is loaded, Prefect's (its console handler is swapped for one writing through the same
+console). stdout stays free for ``--json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from telnyx_compliance.onboarding.bulk import BulkSummary, PreparedRun
+from telnyx_compliance.onboarding.results_csv import ROW_STATUSES, ResultRow
+
+__all__ = ["Terminal"]
+
+#: Loggers whose warnings are routine under faults (a retried request): shown with ``--verbose`` only.
+_CHATTY = ("telnyx_compliance",)
+_STATUS_COLOURS = {
+    "completed": "green",
+    "pending_approval": "yellow",
+    "declined": "red",
+    "invalid": "magenta",
+    "failed": "red",
+}
+#: Rows listed in the closing table of rows that did not complete (the results CSV has all of them).
+MAX_LISTED = 50
+
+
+class _QuietRoutine(logging.Filter):
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.verbose:
+            return True
+        return not (record.name in _CHATTY and record.levelno < logging.ERROR)
+
+
+class Terminal:
+    """The command's output; ``live`` shows a progress bar (in a terminal), else only the closing lines."""
+
+    def __init__(self, *, console: Console | None = None, live: bool = True, verbose: bool = False) -> None:
+        self.console = console or Console(stderr=True)
+        self.live = live
+        self.verbose = verbose
+        self.tally: Counter[str] = Counter()
+        self._progress: Progress | None = None
+        self._task: object = None
+        self._handler = RichHandler(
+            console=self.console, show_path=False, markup=False, rich_tracebacks=False, log_time_format="%X"
+        )
+        self._handler.setLevel(logging.INFO if verbose else logging.WARNING)
+        self._handler.addFilter(_QuietRoutine(verbose))
+        self._started = time.monotonic()
+        self._limiter_rate: float | None = None
+
+    # -- logs ---------------------------------------------------------------------------------------------
+
+    def route_logs(self) -> None:
+        """Every log line through this console, above the progress line; call again once Prefect is loaded
+        (it installs its own console handler on the root logger, which this replaces)."""
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if handler is not self._handler and type(handler).__name__ in (
+                "PrefectConsoleHandler",
+                "StreamHandler",
+                "_SafeStreamHandler",
+            ):
+                root.removeHandler(handler)
+        if self._handler not in root.handlers:
+            root.addHandler(self._handler)
+        root.setLevel(min(root.level or logging.WARNING, logging.INFO if self.verbose else logging.WARNING))
+        for name in ("uvicorn", "fastapi"):
+            for handler in list(logging.getLogger(name).handlers):
+                logging.getLogger(name).removeHandler(handler)
+        library = logging.getLogger("telnyx_compliance")
+        library.setLevel(logging.INFO if self.verbose else logging.WARNING)
+        # One line per HTTP request is noise even in --verbose: the client logs its retries itself.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    # -- the run ------------------------------------------------------------------------------------------
+
+    def started(self, csv_path: Path, rows: int, results_path: Path) -> None:
+        """The first line: what is being read, how many rows, where the results go."""
+        self.console.print(
+            f"[bold]{escape(csv_path.name)}[/]: {rows:,} row(s) read; results in {escape(str(results_path))}"
+        )
+        if self.live:
+            self._progress = Progress(
+                TextColumn("[bold]onboarding"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[tally]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._task = self._progress.add_task("rows", total=rows, tally="validating…")
+            self._progress.start()
+
+    def prepared(self, prepared: PreparedRun) -> None:
+        """After the first pass: how many rows run, how many are invalid or done already."""
+        parts = [f"{prepared.rows_to_run:,} to onboard"]
+        if prepared.summary.counts["invalid"]:
+            parts.append(f"{prepared.summary.counts['invalid']:,} invalid")
+        if prepared.summary.carried_over:
+            parts.append(f"{prepared.summary.carried_over:,} done in an earlier run")
+        if self._progress is not None:
+            self._progress.update(self._task, total=prepared.rows_total)  # type: ignore[arg-type]
+            self._refresh()
+        else:
+            self.console.print(", ".join(parts))
+
+    def row(self, result: ResultRow) -> None:
+        """One row finished (or was read as invalid, or carried over)."""
+        self.tally[result.status] += 1
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1)  # type: ignore[arg-type]
+            self._refresh()
+
+    def _refresh(self) -> None:
+        assert self._progress is not None
+        parts = [
+            f"[{_STATUS_COLOURS[status]}]{status.replace('_', ' ')} {self.tally[status]:,}[/]"
+            for status in ROW_STATUSES
+            if self.tally[status]
+        ]
+        self._progress.update(self._task, tally=" · ".join(parts))  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    # -- the end ------------------------------------------------------------------------------------------
+
+    def summary(self, summary: BulkSummary, problems: Sequence[ResultRow], *, api_calls: int | None) -> None:
+        """Counts by status, then the rows that did not complete (first :data:`MAX_LISTED`), then where
+        the results are and how the command exits."""
+        self.stop()
+        counts = Table(title="Rows by status", title_justify="left")
+        counts.add_column("status")
+        counts.add_column("rows", justify="right")
+        for status in ROW_STATUSES:
+            if summary.counts[status] or status == "completed":
+                counts.add_row(f"[{_STATUS_COLOURS[status]}]{status}[/]", f"{summary.counts[status]:,}")
+        self.console.print(counts)
+        if problems:
+            listed = Table(
+                title="Rows that did not complete (row numbers as a spreadsheet shows them)",
+                title_justify="left",
+            )
+            for column in ("row", "customer", "status", "error"):
+                listed.add_column(column, overflow="fold")
+            for line in sorted(problems, key=lambda line: line.row)[:MAX_LISTED]:
+                listed.add_row(
+                    str(line.row), escape(line.customer_reference), line.status, escape(line.error)
+                )
+            self.console.print(listed)
+            if len(problems) > MAX_LISTED:
+                self.console.print(f"… and {len(problems) - MAX_LISTED:,} more in the results CSV")
+        elapsed = time.monotonic() - self._started
+        calls = f"; {api_calls:,} API calls" if api_calls is not None else ""
+        self.console.print(f"Results: [bold]{escape(str(summary.results_path))}[/] ({elapsed:.1f} s{calls})")
+        if summary.handovers:
+            self.console.print(
+                f"{len(summary.handovers):,} row(s) still pending review were handed over: the "
+                "reconcile-requirement-groups flow reports their decision."
+            )
