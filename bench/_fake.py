@@ -1,6 +1,7 @@
 """Write a fake onboarding CSV for benchmarks.
 
-``python -m bench._fake BASE_URL FOLDER ROWS SEED NUMBERS``. Rows cycle through :data:`MARKETS`;
+``python -m bench._fake BASE_URL FOLDER ROWS SEED NUMBERS [MARKETS]``. Rows cycle through ``MARKETS``
+(countries, comma separated; default :data:`MARKETS`);
 each market's requirements come from the sandbox, so
 the values satisfy its acceptance criteria. Prints ``{"csv": PATH}``.
 """
@@ -20,19 +21,26 @@ from telnyx_compliance.onboarding.template import fake_rows, fetch_requirements
 MARKETS = (("DE", "local"), ("GB", "local"), ("FR", "local"))
 
 
-async def _requirements(base_url: str) -> dict[tuple[str, str], list]:  # type: ignore[type-arg]
+async def _requirements(base_url: str, markets: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], list]:  # type: ignore[type-arg]
     async with AsyncTelnyx(api_key="bench", base_url=base_url) as client:
         return {
-            market: await fetch_requirements(client, market[0], market[1], "ordering") for market in MARKETS
+            market: await fetch_requirements(client, market[0], market[1], "ordering") for market in markets
         }
 
 
-def main(base_url: str, folder: Path, rows: int, seed: int, with_numbers: bool) -> Path:
+def main(
+    base_url: str,
+    folder: Path,
+    rows: int,
+    seed: int,
+    with_numbers: bool,
+    markets: tuple[tuple[str, str], ...] = MARKETS,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     mapping = RequirementMapping.load()
-    requirements = asyncio.run(_requirements(base_url))
+    requirements = asyncio.run(_requirements(base_url, markets))
     all_rows: list[dict[str, str]] = []
-    share = -(-rows // len(MARKETS))
+    share = -(-rows // len(markets))
     for index, (market, specs) in enumerate(requirements.items()):
         count = min(share, rows - len(all_rows))
         if count <= 0:
@@ -59,5 +67,8 @@ def main(base_url: str, folder: Path, rows: int, seed: int, with_numbers: bool) 
 
 
 if __name__ == "__main__":
-    csv_path = main(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1")
+    chosen = tuple((country, "local") for country in sys.argv[6].split(",")) if len(sys.argv) > 6 else MARKETS
+    csv_path = main(
+        sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1", chosen
+    )
     print(json.dumps({"csv": str(csv_path)}), flush=True)

@@ -45,7 +45,6 @@ from bench._sandbox import ROOT, SandboxProcess
 from telnyx_compliance.onboarding.results_csv import read_results
 
 FAULTS = ("throttle_rate", "error_rate", "drop_rate", "lost_response_rate")
-_RETRIES = re.compile(r"ClientStats\(requests_sent=(\d+), retries=(\d+)")
 _ROW_AGAIN = re.compile(r"failed on a transient error; running it again")
 #: Sandbox requests per row, roughly, under the default faults (to draw kill points over a whole run).
 _REQUESTS_PER_ROW = 11
@@ -147,7 +146,17 @@ def _environment(settings: Settings, sandbox: SandboxProcess, prefect_home: Path
 def _command(settings: Settings, csv_path: Path, results: Path) -> list[str]:
     if settings.runner == "library":
         return [sys.executable, "-m", "bench._chaos_run", str(csv_path), str(results)]
-    return [sys.executable, "-m", "telnyx_compliance.cli", "onboard", str(csv_path), "--out", str(results)]
+    return [
+        sys.executable,
+        "-m",
+        "telnyx_compliance.cli",
+        "onboard",
+        str(csv_path),
+        "--out",
+        str(results),
+        "--json",
+        "--verbose",  # the rows run again are counted from its log lines
+    ]
 
 
 def onboard(
@@ -200,16 +209,12 @@ def onboard(
         rows_run_again=len(_ROW_AGAIN.findall(text)),
         output_tail=text[-3000:],
     )
-    if settings.runner == "library" and killed_at is None:
+    if killed_at is None:  # both runners end with one JSON line holding the client's counters
         for line in reversed(text.splitlines()):
             if line.startswith("{"):
                 counters = json.loads(line)["client"]
                 run.requests_sent, run.retries = counters["requests_sent"], counters["retries"]
                 break
-    else:
-        found = _RETRIES.findall(text)
-        if found:
-            run.requests_sent, run.retries = (int(value) for value in found[-1])
     return run
 
 

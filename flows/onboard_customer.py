@@ -71,7 +71,7 @@ async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult
         group = await wait_for_approval(plan, group)
     order = None
     if should_place_order(group):
-        order = await place_number_order(plan)
+        order = await place_number_order(plan, group)
     attached = []
     if group is not None and should_attach(group):
         attached = await attach_requirement_group(plan, group, order, documents)

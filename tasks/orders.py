@@ -9,15 +9,15 @@ from tasks._names import run_name
 from tasks._retries import API_TASK_OPTIONS
 from telnyx_compliance.onboarding.plan import OnboardingPlan
 from telnyx_compliance.onboarding.results import AttachedOrder, UploadedDocument
-from telnyx_compliance.onboarding.steps import EnsuredOrder, GroupSnapshot, ensure_number_order
-from telnyx_compliance.onboarding.steps import attach_requirement_group as attach_group
+from telnyx_compliance.onboarding.steps import EnsuredOrder, GroupSnapshot, attach_orders, ensure_number_order
 
 
 @task(name="place-number-order", task_run_name=run_name("place-number-order"), **API_TASK_OPTIONS)
-async def place_number_order(plan: OnboardingPlan) -> EnsuredOrder | None:
-    """Order the request's phone numbers (or find the order an earlier run placed); None without numbers."""
+async def place_number_order(plan: OnboardingPlan, group: GroupSnapshot | None) -> EnsuredOrder | None:
+    """Order the request's phone numbers carrying the group (or find the order an earlier run placed); None
+    without numbers."""
     async with telnyx_client() as client:
-        order = await ensure_number_order(client, plan)
+        order = await ensure_number_order(client, plan, group_id=group.id if group is not None else None)
     if order is not None:
         get_run_logger().info("number order %s %s", order.id, order.outcome)
     return order
@@ -27,16 +27,10 @@ async def place_number_order(plan: OnboardingPlan) -> EnsuredOrder | None:
 async def attach_requirement_group(
     plan: OnboardingPlan, group: GroupSnapshot, order: EnsuredOrder | None, documents: list[UploadedDocument]
 ) -> list[AttachedOrder]:
-    """Attach the approved group to each sub-number order and ordered number; confirm requirements are met."""
-    sub_number_order_ids = (*(order.sub_number_order_ids if order else ()), *plan.sub_number_order_ids)
+    """The group on each sub-number order and ordered number (those the order step placed carry it already);
+    confirm requirements are met and the documents linked."""
     async with telnyx_client() as client:
-        attached = await attach_group(
-            client,
-            group.id,
-            sub_number_order_ids=sub_number_order_ids,
-            number_order_phone_number_ids=plan.number_order_phone_number_ids,
-            document_ids=[document.document_id for document in documents],
-        )
+        attached = await attach_orders(client, plan, group, order, documents)
     logger = get_run_logger()
     for attached_order in attached:
         logger.info(

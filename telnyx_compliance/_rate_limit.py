@@ -17,10 +17,12 @@ one key shares it. :class:`RateLimiter` paces by those headers:
   latest answer (that rate x the time since) is taken off the budget before each request.
 * **A cap.** ``rate_per_second`` (``TELNYX_RATE_LIMIT``) is an optional ceiling on top, a token bucket
   with ``burst``.
-* **Without headers** (a server that sends none) nothing is paced until a 429 arrives: its
-  ``Retry-After`` then holds every caller back and the pace drops to half the rate that met the 429,
-  growing back by about one request per second every second (additive increase, multiplicative decrease).
+* **Without headers** (a server that sends none) requests are not paced beyond the cap: a 429's
+  ``Retry-After`` holds every caller back (``pause``), as that server asks. (Slowing down on every 429
+  would confuse a limit with random throttling, and throttle a run to a crawl.)
 * ``pause(seconds)`` holds every caller back (the client calls it for a 429 that carries no window).
+* Until the first answer the limit is unknown: without a cap, requests go at 10 per second for that
+  round trip.
 
 Reservations are made under a thread lock and may run ahead of time, so concurrent callers are queued in
 arrival order without busy waiting: each learns how long to sleep and sleeps outside the lock.
@@ -127,9 +129,6 @@ class RateLimiter:
         #: Every ``reset`` so far a whole number (the window's end is then known only to the second).
         self._coarse = True
         self._last_answer: tuple[float, int] | None = None  # (send time, remaining) of this window's latest
-        # without headers: additive increase, multiplicative decrease after a 429
-        self._adaptive: float | None = None
-        self._recent: deque[float] = deque()
         self._answers = 0
         self._queue: deque[_Waiter] = deque()
 
@@ -145,8 +144,6 @@ class RateLimiter:
         rates = [self.cap] if self.cap is not None else []
         if self.limit is not None:
             rates.append(self.limit / self._window_length)
-        elif self._adaptive is not None:
-            rates.append(self._adaptive)
         return min(rates) if rates else None
 
     # -- reserving ----------------------------------------------------------------------------------------
@@ -166,14 +163,11 @@ class RateLimiter:
             if self.limit is not None and self._window_end is not None:
                 start = self._pace_in_window(max(start, self._next_send))
                 epoch, position = self._epoch, self._reserved - 1
-            elif self._adaptive is not None or (self.cap is None and not self._answers):
+            elif self.cap is None and not self._answers:
                 # Before the first answer the limit is unknown: without a cap, go gently until one
                 # teaches it.
                 start = max(start, self._next_send)
-                self._next_send = start + 1.0 / (self._adaptive or _LEARNING_RATE)
-            self._recent.append(start)
-            while self._recent and self._recent[0] < start - 1.0:
-                self._recent.popleft()
+                self._next_send = start + 1.0 / _LEARNING_RATE
             return Reservation(send_at=start, epoch=epoch, position=position)
 
     def _take_token(self, start: float) -> float:
@@ -244,9 +238,7 @@ class RateLimiter:
         with self._lock:
             self._answers += 1
             if quota is None:
-                self._adapt(status)
                 return
-            self._adaptive = None
             now = self._clock()
             sent_at = reservation.send_at if reservation is not None else now
             round_trip = max(0.0, now - sent_at)
@@ -308,14 +300,6 @@ class RateLimiter:
         if reservation is None or reservation.epoch != self._epoch:
             return self._reserved
         return max(0, self._reserved - reservation.position - 1)
-
-    def _adapt(self, status: int | None) -> None:
-        if status == 429:
-            recent = max(1.0, float(len(self._recent)))
-            halved = max(1.0, recent / 2)
-            self._adaptive = min(self._adaptive, halved) if self._adaptive is not None else halved
-        elif self._adaptive is not None and status is not None and status < 400:
-            self._adaptive += 1.0 / self._adaptive
 
     def pause(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` from now (never shortens an existing pause)."""

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -113,7 +113,7 @@ def onboard_one(
         Path, typer.Argument(help="JSON file holding one OnboardingRequest.", exists=True)
     ],
 ) -> None:
-    """Onboard one customer through the ``onboard_customer`` flow and print the result as JSON."""
+    """Onboard one customer through the onboard_customer flow and print the result as JSON."""
     from pydantic import ValidationError
 
     from telnyx_compliance.onboarding.request import OnboardingRequest
@@ -205,7 +205,7 @@ def _run_bulk_command(
 
         terminal.started(csv_path, rows, out or default_results_path(csv_path))
         try:
-            summary, calls = asyncio.run(
+            summary, stats = asyncio.run(
                 _bulk_in_prefect(
                     csv_path, out, only_failed, settings, pipeline, max_concurrency, terminal, server
                 )
@@ -223,9 +223,9 @@ def _run_bulk_command(
     from telnyx_compliance.onboarding.results_csv import latest_results
 
     problems = [line for line in latest_results(summary.results_path).values() if line.status != "completed"]
-    terminal.summary(summary, problems, api_calls=calls)
-    if json_output:
-        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    terminal.summary(summary, problems, api_calls=int(stats["requests_sent"]))
+    if json_output:  # one line, for scripts: the summary and the client's counters
+        typer.echo(json.dumps({**summary.as_dict(), "client": stats}))
     return summary
 
 
@@ -238,7 +238,7 @@ async def _bulk_in_prefect(
     max_concurrency: int | None,
     terminal: Terminal,
     server: PrefectServerProcess | None,
-) -> tuple[BulkSummary, int]:
+) -> tuple[BulkSummary, dict[str, Any]]:
     import asyncio
     import importlib
 
@@ -283,7 +283,7 @@ async def _bulk_in_prefect(
                 )
         finally:
             await flows.drain_prefect_services()
-        return await flows.asummary_of(state), client.stats.requests_sent
+        return await flows.asummary_of(state), client.stats.as_dict()
 
 
 @app.command()

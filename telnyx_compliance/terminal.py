@@ -59,9 +59,18 @@ class Terminal:
         self.tally: Counter[str] = Counter()
         self._progress: Progress | None = None
         self._task: object = None
-        self._handler = RichHandler(
-            console=self.console, show_path=False, markup=False, rich_tracebacks=False, log_time_format="%X"
-        )
+        self._handler: logging.Handler
+        if live:
+            self._handler = RichHandler(
+                console=self.console,
+                show_path=False,
+                markup=False,
+                rich_tracebacks=False,
+                log_time_format="%X",
+            )
+        else:  # a file or a pipe: one plain line per record, never wrapped, easy to grep
+            self._handler = logging.StreamHandler(self.console.file)
+            self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         self._handler.setLevel(logging.INFO if verbose else logging.WARNING)
         self._handler.addFilter(_QuietRoutine(verbose))
         self._started = time.monotonic()

@@ -71,8 +71,10 @@ class ApprovalWatcher:
         self._deadline: float | None = None
         self._changed = asyncio.Event()
         self._last_poll = float("-inf")
+        #: Polling rounds and list calls so far; the most groups waited for at once.
         self.rounds = 0
         self.calls = 0
+        self.peak_waiting = 0
 
     @property
     def waiting(self) -> int:
@@ -89,6 +91,7 @@ class ApprovalWatcher:
         if entry is None:
             entry = self._waiting[group.id] = _Waiting(since=self._clock(), last_seen=group)
         entry.futures.append(future)
+        self.peak_waiting = max(self.peak_waiting, len(self._waiting))
         self._changed.set()
         return await future
 

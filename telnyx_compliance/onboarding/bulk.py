@@ -51,7 +51,7 @@ from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance.onboarding.approvals import ApprovalWatcher, GroupGone
-from telnyx_compliance.onboarding.csv_io import ParsedRow, iter_rows
+from telnyx_compliance.onboarding.csv_io import CSVFormatError, ParsedRow, count_rows, iter_rows
 from telnyx_compliance.onboarding.errors import OnboardingError
 from telnyx_compliance.onboarding.known import KnownResources, MarketKey
 from telnyx_compliance.onboarding.mapping import RequirementMapping
@@ -724,7 +724,12 @@ class BulkRun:
             raise ValueError(f"{self.only_failed}: no results in it to select failed rows from")
         base_dir = Path(self.settings.documents_base_dir) if self.settings.documents_base_dir else None
         prefix = self.settings.reference_prefix
-        # What exists on Telnyx does not depend on the CSV: read it while the CSV is (in a thread).
+        try:
+            count_rows(self.csv_path)  # a file unusable as a whole stops here, before anything is sent
+        except CSVFormatError:
+            self.read.set()
+            raise
+        # What exists on Telnyx does not depend on the rows: read it while they are validated (in a thread).
         snapshot = asyncio.ensure_future(_snapshot(self.client, prefix))
         try:
             with ResultsWriter(self.results_path) as writer:

@@ -526,20 +526,36 @@ def _chunks(csv_path: Path, layout: CsvLayout, chunk_size: int) -> Iterator[pd.D
 
 
 def count_rows(csv_path: Path) -> int:
-    """Data records below the header (blank lines excepted), without validating them: for the first line
-    of output and progress bars. Reads with the standard library only, so it answers before pandas loads.
-    Raises :class:`CSVFormatError` for a header the format refuses."""
+    """Data records below the header (blank lines excepted), checked for what makes a file unusable as a
+    whole (header, encoding, a record with more cells than the header, no data rows), without validating
+    rows. Reads with the standard library only, so it answers before pandas loads: the first line of
+    ``compliance onboard``, and the check a bulk run passes before it sends anything. Raises
+    :class:`CSVFormatError`."""
     layout = read_layout(csv_path)
     total = 0
+    width = len(layout.columns)
     try:
         with csv_path.open(encoding=ENCODING, newline="") as handle:
             for _ in range(layout.comment_lines + 1):
                 handle.readline()
-            for record in csv.reader(handle):
+            reader = csv.reader(handle)
+            for record in reader:
+                if len(record) > width:
+                    raise CSVFormatError(
+                        f"{csv_path}: cannot be read as CSV: line {reader.line_num + layout.header_row} has "
+                        f"{len(record)} cells, the header {width}. Every row needs as many cells as the "
+                        "header; a cell containing a comma, quote or line break must be quoted"
+                    )
                 if any(cell.strip() for cell in record):
                     total += 1
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise CSVFormatError(f"{csv_path}: cannot be read as CSV ({type(exc).__name__})") from None
+    except UnicodeDecodeError as exc:
+        raise CSVFormatError(
+            f"{csv_path}: not UTF-8 text (byte {exc.start}): save it as 'CSV UTF-8 (comma delimited)'"
+        ) from None
+    except csv.Error as exc:
+        raise CSVFormatError(f"{csv_path}: cannot be read as CSV ({exc})") from None
+    if total == 0:
+        raise CSVFormatError(f"{csv_path}: no data rows below the header (row {layout.header_row})")
     return total
 
 

@@ -1023,7 +1023,7 @@ async def submit_onboarding(
         if not submitted and uploaded_now:
             await _rollback(client, uploaded_now, submission.group, known)
         return submission.result(error=error)
-    except BaseException:
+    except Exception:  # (not a crash: a killed process rolls nothing back; the rerun finds what it made)
         if not submitted and uploaded_now:
             await _rollback(client, uploaded_now, submission.group, known)
         raise

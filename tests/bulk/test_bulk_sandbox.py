@@ -77,9 +77,7 @@ def statuses(path: Path) -> dict[int, str]:
 
 
 async def run(csv_path: Path, client: AsyncTelnyx, **kwargs: Any) -> BulkSummary:
-    return await run_bulk_async(
-        csv_path, client, settings=PIPELINE, max_concurrency=4, batch_size=3, **kwargs
-    )
+    return await run_bulk_async(csv_path, client, settings=PIPELINE, max_concurrency=4, **kwargs)
 
 
 async def test_the_example_csv_onboards_valid_rows_and_reports_the_others(
@@ -189,7 +187,7 @@ async def test_fake_rows_meet_the_market_and_a_small_bulk_run_completes_every_ro
         build_plan(row.request, requirements, mapping)  # raises PlanError when a value misses its criteria
     assert len({row.request.phone_numbers for row in parsed if row.request}) == 40
 
-    summary = await run_bulk_async(path, client, settings=PIPELINE, max_concurrency=16, batch_size=5)
+    summary = await run_bulk_async(path, client, settings=PIPELINE, max_concurrency=16)
 
     assert summary.counts == {"completed": 40} and summary.exit_code == 0
     created = resources(fresh_sandbox)
@@ -212,7 +210,6 @@ def test_the_bulk_flow_runs_the_example_and_publishes_its_report(
         settings=TelnyxSettings(base_url=fresh_sandbox.base_url, rate_limit=500),
         pipeline=PIPELINE,
         max_concurrency=4,
-        batch_size=2,
         on_row=lambda result: heard.append(result.row),
     )
 

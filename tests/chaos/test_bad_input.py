@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx, RateLimiter
-from telnyx_compliance.onboarding.bulk import BulkSummary, prepare, run_bulk_async
+from telnyx_compliance.onboarding.bulk import BulkSummary, Selection, prepare, rows_to_run, run_bulk_async
 from telnyx_compliance.onboarding.csv_io import (
     FIXED_COLUMNS,
     CSVFormatError,
@@ -349,7 +349,7 @@ ROW_CELL = CELL | st.sampled_from(["acme", "acme-2", "x" * 70])
         max_size=12,
     )
 )
-def test_every_input_row_gets_exactly_one_result_line_or_one_place_in_a_group(
+def test_every_input_row_gets_exactly_one_result_line_or_is_run_once(
     rows: list[dict[str, str]], validator_dir: Path
 ) -> None:
     csv_path = validator_dir / "generated.csv"
@@ -366,12 +366,13 @@ def test_every_input_row_gets_exactly_one_result_line_or_one_place_in_a_group(
 
     try:
         with ResultsWriter(out) as writer:
-            prepared = prepare(csv_path, writer, summary, previous={})
+            prepared = prepare(csv_path, writer, summary)
     except CSVFormatError as error:  # only when no row has any content
         assert expected == 0, error
         return
 
     written = [line.row for line in read_results(out)]
-    grouped = [row.row_number for group in prepared.groups for row in group.rows]
+    grouped = [row.row_number for row in rows_to_run(csv_path, Selection())]
+    assert len(grouped) == prepared.rows_to_run
     assert len(written) + len(grouped) == expected
     assert len(set(written) | set(grouped)) == expected  # no row twice

@@ -149,7 +149,8 @@ async def test_pending_after_the_poll_limit_completes_as_pending(
     assert state.is_completed()
     assert result.status == "pending_approval" and result.handover is not None
     assert result.handover.number_order_id == result.number_order_id
-    assert result.attached_orders == ()
+    # The order carries the pending group: its requirements are met when the review approves it.
+    assert result.attached_orders and all(order.requirements_met is False for order in result.attached_orders)
 
 
 async def test_429_storm_and_5xx_faults_complete_without_duplicates(
@@ -205,7 +206,7 @@ INTERRUPTIONS = [
     ("tasks.requirement_group", "submit_group"),
     ("tasks.requirement_group", "poll_approval"),
     ("tasks.orders", "ensure_number_order"),
-    ("tasks.orders", "attach_group"),
+    ("tasks.orders", "attach_orders"),
 ]
 
 

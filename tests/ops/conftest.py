@@ -13,6 +13,7 @@ from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx
 from telnyx_compliance.onboarding.csv_io import iter_rows
 from telnyx_compliance.onboarding.mapping import RequirementMapping
+from telnyx_compliance.onboarding.references import order_reference_prefix_for_group
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult
 from telnyx_compliance.onboarding.steps import onboard
@@ -75,3 +76,19 @@ def pending_onboardings(slow_sandbox: SandboxServer, tmp_path: Path) -> PendingF
         return list(results)
 
     return make
+
+
+async def order_without_group(sandbox: SandboxServer, result: OnboardingResult, folder: Path) -> str:
+    """A number order under ``result``'s order references that does not carry its group (as an earlier
+    version of the pipeline placed them): what reconcile attaches once the group is approved."""
+    assert result.requirement_group_reference is not None
+    prefix = order_reference_prefix_for_group(result.requirement_group_reference)
+    async with client_for(sandbox) as client:
+        folder.mkdir(exist_ok=True)
+        (request,) = await make_requests(client, folder, 1, seed=abs(hash(folder.name)) % 1000 + 500)
+        created = await client.number_orders.create(
+            phone_numbers=[{"phone_number": number} for number in request.phone_numbers],
+            customer_reference=f"{prefix}feedbeef",
+        )
+    assert created.data is not None and created.data.id
+    return created.data.id

@@ -18,7 +18,7 @@ from flows.verify_number import verify_number
 from tasks._client import use_settings
 from telnyx_compliance.sandbox import SandboxServer
 
-from .conftest import REVIEW_SECONDS, PendingFactory
+from .conftest import REVIEW_SECONDS, PendingFactory, order_without_group
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -38,9 +38,10 @@ async def _artifact(key: str) -> str:
 
 
 async def test_reconcile_flow_attaches_and_publishes(
-    on_sandbox: SandboxServer, pending_onboardings: PendingFactory
+    on_sandbox: SandboxServer, pending_onboardings: PendingFactory, tmp_path: Path
 ) -> None:
     (result,) = await pending_onboardings(1)
+    await order_without_group(on_sandbox, result, tmp_path / "extra")
     on_sandbox.advance_clock(REVIEW_SECONDS + 1)
     state = await reconcile_requirement_groups(return_state=True)
     assert state.is_completed(), state.message

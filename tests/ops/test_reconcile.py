@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,7 @@ from telnyx_compliance.onboarding.reconcile import (
 )
 from telnyx_compliance.sandbox import SandboxServer
 
-from .conftest import REVIEW_SECONDS, PendingFactory, client_for
+from .conftest import REVIEW_SECONDS, PendingFactory, client_for, order_without_group
 
 
 def test_group_reference_of_order_inverts_the_order_reference() -> None:
@@ -39,7 +40,7 @@ async def _order_group(sandbox: SandboxServer, number_order_id: str) -> tuple[bo
         return bool(order.requirements_met), groups
 
 
-async def test_pending_group_is_reported_then_attached_after_approval(
+async def test_pending_group_is_reported_then_its_orders_are_met_once_approved(
     slow_sandbox: SandboxServer, pending_onboardings: PendingFactory
 ) -> None:
     (result,) = await pending_onboardings(1)
@@ -48,7 +49,28 @@ async def test_pending_group_is_reported_then_attached_after_approval(
     async with client_for(slow_sandbox) as client:
         report = await reconcile(client)
     assert [(o.group_id, o.action) for o in report.outcomes] == [(result.requirement_group_id, "pending")]
-    assert await _order_group(slow_sandbox, result.number_order_id) == (False, {None})
+    # The order was placed carrying the group: Telnyx meets its requirements when the review approves it.
+    assert await _order_group(slow_sandbox, result.number_order_id) == (False, {result.requirement_group_id})
+
+    slow_sandbox.advance_clock(REVIEW_SECONDS + 1)
+    before = slow_sandbox.stats()["requests"]
+    async with client_for(slow_sandbox) as client:
+        report = await reconcile(client)
+    assert report.outcomes == () and report.groups_seen == 1  # nothing waits: nothing to attach
+    assert await _order_group(slow_sandbox, result.number_order_id) == (True, {result.requirement_group_id})
+    assert _writes(slow_sandbox.stats()["requests"]) == _writes(before)
+
+
+async def test_an_order_placed_without_the_group_is_attached_after_approval(
+    slow_sandbox: SandboxServer, pending_onboardings: PendingFactory, tmp_path: Path
+) -> None:
+    (result,) = await pending_onboardings(1)
+    order_id = await order_without_group(slow_sandbox, result, tmp_path / "extra")
+    assert await _order_group(slow_sandbox, order_id) == (False, {None})
+    async with client_for(slow_sandbox) as client:
+        report = await reconcile(client)
+    assert [o.action for o in report.outcomes] == ["pending"]  # never attached before approval
+    assert await _order_group(slow_sandbox, order_id) == (False, {None})
 
     slow_sandbox.advance_clock(REVIEW_SECONDS + 1)
     async with client_for(slow_sandbox) as client:
@@ -56,7 +78,7 @@ async def test_pending_group_is_reported_then_attached_after_approval(
     (outcome,) = report.outcomes
     assert outcome.action == "attached"
     assert [order.requirements_met for order in outcome.attached] == [True]
-    assert await _order_group(slow_sandbox, result.number_order_id) == (True, {result.requirement_group_id})
+    assert await _order_group(slow_sandbox, order_id) == (True, {result.requirement_group_id})
     assert "Attached now: **1**" in reconcile_markdown(report)
 
     # Nothing left to do: the next run attaches nothing and sends no write.
@@ -78,9 +100,13 @@ def _writes(requests: dict) -> int:
 
 
 async def test_concurrent_runs_attach_each_order_and_fail_nothing(
-    slow_sandbox: SandboxServer, pending_onboardings: PendingFactory
+    slow_sandbox: SandboxServer, pending_onboardings: PendingFactory, tmp_path: Path
 ) -> None:
     results = await pending_onboardings(3)
+    extra = {
+        result.requirement_group_id: await order_without_group(slow_sandbox, result, tmp_path / f"extra{i}")
+        for i, result in enumerate(results)
+    }
     slow_sandbox.advance_clock(REVIEW_SECONDS + 1)
 
     async def one_run():
@@ -91,12 +117,11 @@ async def test_concurrent_runs_attach_each_order_and_fail_nothing(
     for report in reports:
         assert all(o.action in {"attached", "up_to_date"} for o in report.outcomes)
         assert report.count("failed") == 0
+    assert sum(report.count("attached") for report in reports) >= 3  # each waiting order, once or more
     for result in results:
         assert result.number_order_id
-        assert await _order_group(slow_sandbox, result.number_order_id) == (
-            True,
-            {result.requirement_group_id},
-        )
+        for order_id in (result.number_order_id, extra[result.requirement_group_id]):
+            assert await _order_group(slow_sandbox, order_id) == (True, {result.requirement_group_id})
     assert slow_sandbox.stats()["duplicates"] == {}
 
 
@@ -118,9 +143,13 @@ async def test_declined_and_expired_groups_are_reported_with_reasons(
     markdown = reconcile_markdown(report)
     assert "## Needs action" in markdown
     assert str(declined.requirement_group_id) in markdown and str(expired.requirement_group_id) in markdown
-    # Nothing was attached to a declined or expired group.
+    # The order placed at hand-over carries the group, and a decline leaves its requirements unmet (fixing
+    # the values and resubmitting the same group is what meets them).
     assert declined.number_order_id is not None
-    assert await _order_group(slow_sandbox, declined.number_order_id) == (False, {None})
+    assert await _order_group(slow_sandbox, declined.number_order_id) == (
+        False,
+        {declined.requirement_group_id},
+    )
 
 
 @pytest.mark.parametrize("prefix", ["zz"])

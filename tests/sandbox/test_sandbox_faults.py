@@ -57,7 +57,9 @@ def test_rate_limit_is_one_window_per_account_advertised_in_telnyx_headers(
     assert 429 in spent
 
 
-def test_without_a_rate_limit_no_rate_limit_headers_are_sent(sandbox: SandboxServer, api: httpx.Client) -> None:
+def test_without_a_rate_limit_no_rate_limit_headers_are_sent(
+    sandbox: SandboxServer, api: httpx.Client
+) -> None:
     response = api.get("/requirement_groups")
     assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers
 
