@@ -69,7 +69,7 @@ class Telnyx(BaseTelnyx):
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=timeout, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+            timeout=timeout, limits=httpx.Limits(max_connections=100, max_keepalive_connections=100)
         )
         self._sleep: Callable[[float], None] = time.sleep
 

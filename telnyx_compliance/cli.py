@@ -257,10 +257,10 @@ async def _bulk_in_prefect(
             settings=pipeline,
             max_concurrency=max_concurrency,
             on_row=terminal.row,
-            on_prepared=terminal.prepared,
         )
         task = run.start()
-        # Prefect loads (in a thread) once the CSV is read: loading both at once only slows the first pass.
+        # Prefect loads (in a thread) once the file passed its check (a file unusable as a whole is reported
+        # without waiting for it).
         await asyncio.wait({task, asyncio.ensure_future(run.read.wait())}, return_when="FIRST_COMPLETED")
         flows = await asyncio.to_thread(importlib.import_module, "flows.bulk_onboard")
         terminal.route_logs()  # Prefect installed its console handler on import

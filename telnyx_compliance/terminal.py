@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from telnyx_compliance.onboarding.bulk import BulkSummary, PreparedRun
+from telnyx_compliance.onboarding.bulk import BulkSummary
 from telnyx_compliance.onboarding.results_csv import ROW_STATUSES, ResultRow
 
 __all__ = ["Terminal"]
@@ -119,21 +119,8 @@ class Terminal:
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
-            self._task = self._progress.add_task("rows", total=rows, tally="validating…")
+            self._task = self._progress.add_task("rows", total=rows, tally="")
             self._progress.start()
-
-    def prepared(self, prepared: PreparedRun) -> None:
-        """After the first pass: how many rows run, how many are invalid or done already."""
-        parts = [f"{prepared.rows_to_run:,} to onboard"]
-        if prepared.summary.counts["invalid"]:
-            parts.append(f"{prepared.summary.counts['invalid']:,} invalid")
-        if prepared.summary.carried_over:
-            parts.append(f"{prepared.summary.carried_over:,} done in an earlier run")
-        if self._progress is not None:
-            self._progress.update(self._task, total=prepared.rows_total)  # type: ignore[arg-type]
-            self._refresh()
-        else:
-            self.console.print(", ".join(parts))
 
     def row(self, result: ResultRow) -> None:
         """One row finished (or was read as invalid, or carried over)."""

@@ -4,9 +4,13 @@ A bulk run submits its groups at full rate and hands each one to one :class:`App
 holds a concurrency slot while Telnyx reviews. The watcher polls for the whole run:
 
 * **One call per round** while nothing moved: ``GET /requirement_groups?filter[status]=pending-approval``
-  lists every group still under review. A group we wait for that is no longer in it was decided (or
-  changed by someone): **one more call** (``GET /requirement_groups``) reads the decisions, reviewers'
-  reasons included, and the waiting rows go on as each of their groups is decided.
+  lists every group still under review. A group we wait for that is no longer in it was decided: **one more
+  call** lists the ``declined`` groups (reviewers' reasons included), and a group not in it was approved (a
+  review ends in one or the other; ``expired`` only ever follows an approval). Neither list grows with the
+  approvals of the account's history, so a round costs the same at the 10,000th row as at the first. An
+  approval read this way is ``presumed``: the order
+  placed carrying the group confirms it (``requirements_met``), and the row reads the group itself only
+  when it does not, or when it has nothing to order.
 * **Rounds space out as the wait grows**: at a tenth of the time the oldest group has waited (a decision is
   seen at most about 10% late), between ``min_interval`` and ``max_interval``; while rows are still being
   submitted, no more often than ``busy_interval`` (what is approved meanwhile is ordered a little later,
@@ -27,18 +31,15 @@ from dataclasses import dataclass, field
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
-from telnyx_compliance.onboarding.snapshots import PENDING, GroupSnapshot
+from telnyx_compliance.models.requirement_groups import RequirementGroup
+from telnyx_compliance.onboarding.snapshots import APPROVED, DECLINED, PENDING, GroupSnapshot
 
-__all__ = ["ApprovalWatcher", "GroupGone"]
+__all__ = ["ApprovalWatcher"]
 
 logger = logging.getLogger("telnyx_compliance.approvals")
 
 #: A round comes after this share of the time the oldest waiting group has waited.
 POLL_SHARE = 0.1
-
-
-class GroupGone(Exception):
-    """The group was deleted while we waited for its review."""
 
 
 @dataclass
@@ -82,8 +83,9 @@ class ApprovalWatcher:
         return len(self._waiting)
 
     async def wait(self, group: GroupSnapshot) -> GroupSnapshot:
-        """The group once decided (any status but ``pending-approval``), or as last seen, still pending, when
-        the run's deadline passes. Raises :class:`GroupGone` if it was deleted meanwhile."""
+        """The group once decided (any status but ``pending-approval``; an approval read from the lists is
+        ``presumed``, see the module docstring), or as last seen, still pending, when the run's deadline
+        passes."""
         if group.status != PENDING:
             return group
         future: asyncio.Future[GroupSnapshot] = asyncio.get_running_loop().create_future()
@@ -131,17 +133,23 @@ class ApprovalWatcher:
             await self._poll()
 
     async def _poll(self) -> None:
-        self._last_poll = self._clock()
+        started = self._last_poll = self._clock()
         self.rounds += 1
         try:
             self.calls += 1
             pending = await self.client.requirement_groups.list(filter={"status": PENDING})
             still = {group.id for group in pending if group.id}
-            moved = [group_id for group_id in self._waiting if group_id not in still]
+            # A group registered while the list was on its way may be missing from it although pending.
+            moved = [
+                group_id
+                for group_id, entry in self._waiting.items()
+                if group_id not in still and entry.since < started
+            ]
             if not moved:
                 return
             self.calls += 1
-            every = {group.id: group for group in await self.client.requirement_groups.list() if group.id}
+            declined = await self.client.requirement_groups.list(filter={"status": DECLINED})
+            rejected: dict[str, RequirementGroup] = {group.id: group for group in declined if group.id}
         except APIError as error:  # the client's retries gave up: try again next round
             logger.warning("Polling requirement groups failed (%s); trying again next round", error)
             return
@@ -149,25 +157,16 @@ class ApprovalWatcher:
             entry = self._waiting.get(group_id)
             if entry is None:
                 continue
-            current = every.get(group_id)
-            if current is None:
-                self._settle(
-                    group_id, GroupGone(f"requirement group {group_id} was deleted during its review")
-                )
-                continue
-            snapshot = GroupSnapshot.from_api(current)
-            entry.last_seen = snapshot
-            if snapshot.status != PENDING:
-                self._settle(group_id, snapshot)
+            found = rejected.get(group_id)
+            if found is not None:
+                self._settle(group_id, GroupSnapshot.from_api(found))
+            else:
+                self._settle(group_id, entry.last_seen.presume(APPROVED))
 
-    def _settle(self, group_id: str, outcome: GroupSnapshot | BaseException) -> None:
+    def _settle(self, group_id: str, outcome: GroupSnapshot) -> None:
         entry = self._waiting.pop(group_id)
         for future in entry.futures:
-            if future.done():
-                continue
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
+            if not future.done():
                 future.set_result(outcome)
 
     def _hand_back_pending(self) -> None:

@@ -3,26 +3,27 @@
 No Prefect here: ``flows/bulk_onboard.py`` runs a :class:`BulkRun` as a flow; tests and scripts run it
 directly (:func:`run_bulk_async`). A run goes:
 
-1. **Read** (first pass over the file, streaming): every row is validated; invalid rows and rows an
-   earlier run completed get their line at once; the others are counted and their markets noted. A file
-   unusable as a whole stops here, before anything is sent.
+1. **Check** the file as a whole (header, encoding, every record's cells, at least one row) with a quick
+   pass of the standard library's reader: a file unusable as a whole stops here, before anything is sent.
 2. **Snapshot**: what already exists under our reference prefix
-   (:class:`~telnyx_compliance.onboarding.known.KnownResources`) and each market's requirements, read
-   concurrently; every row consults it instead of looking its resources up.
-3. **Run** (second pass, streaming): rows enter as concurrency slots free up. A row holds a slot only while
-   it is submitted (:func:`~.steps.submit_onboarding`: requirements, plan, address, documents, group,
-   submit); it waits for Telnyx's review holding none (one :class:`~.approvals.ApprovalWatcher` polls for
-   the whole run), then is finished (:func:`~.steps.finish_onboarding`: its numbers ordered carrying the
-   group, the group attached to the orders given by id) and its line written. Rows of one onboarding (same
-   customer, country, number type and action) are submitted one after the other: the first creates the
-   address, documents and group, the next ones reuse them and add their own orders. The phone numbers of
-   the rows about to enter are looked up 20 per call.
+   (:class:`~telnyx_compliance.onboarding.known.KnownResources`), read once; every row consults it instead
+   of looking its resources up.
+3. **Run**, in one streaming pass: rows are read and validated in batches (in a thread, so the event loop
+   keeps pacing requests); an invalid row, or one an earlier run completed, gets its line at once; the
+   others enter as concurrency slots free up. A market's requirements are looked up when its first row
+   comes, once; the phone numbers of the rows about to enter are looked up 20 per call. A row holds a slot
+   only while it is submitted (:func:`~.steps.submit_onboarding`: requirements, plan, address, documents,
+   group, submit); it waits for Telnyx's review holding none (one :class:`~.approvals.ApprovalWatcher`
+   polls for the whole run), then is finished (:func:`~.steps.finish_onboarding`: its numbers ordered
+   carrying the group, the group attached to the orders given by id) and its line written. Rows of one
+   onboarding (same customer, country, number type and action) are submitted one after the other: the
+   first creates the address, documents and group, the next ones reuse them and add their own orders.
 4. **Deadline**: once every row is submitted the watcher waits ``COMPLIANCE_APPROVAL_POLL_TIMEOUT`` more;
    the groups still pending then are finished together as ``pending_approval``: their orders are placed
    carrying the group and every order is wired to it, so reconcile only has to report the decision.
 
-* **Concurrency follows the rate** the server allows (``rate x 1 s`` rows in submission, between 8 and 256;
-  48 while no limit is known), unless ``max_concurrency`` fixes it.
+* **Concurrency follows the rate** the server allows (``rate x 1 s`` rows in submission, between 8 and
+  256; 16 while no limit is known), unless ``max_concurrency`` fixes it.
 * **Memory follows concurrency**, not rows: rows are streamed and results written as rows finish.
 * **Results** are appended as rows finish and synced to disk at least every half second: a crash loses at
   most that much, and a rerun finds what those rows created.
@@ -38,21 +39,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
-from telnyx_compliance.onboarding.approvals import ApprovalWatcher, GroupGone
-from telnyx_compliance.onboarding.csv_io import CSVFormatError, ParsedRow, count_rows, iter_rows
-from telnyx_compliance.onboarding.errors import OnboardingError
+from telnyx_compliance.onboarding.approvals import ApprovalWatcher
+from telnyx_compliance.onboarding.csv_io import ParsedRow, count_rows, iter_rows
 from telnyx_compliance.onboarding.known import KnownResources, MarketKey
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingKey
@@ -83,7 +85,7 @@ TRANSIENT_RETRIES = 2
 TRANSIENT_PAUSE = 1.0
 #: Rows in submission per request per second the server allows (a request may take about this long).
 SECONDS_PER_REQUEST = 1.0
-MIN_CONCURRENCY, MAX_CONCURRENCY, UNKNOWN_RATE_CONCURRENCY = 8, 256, 48
+MIN_CONCURRENCY, MAX_CONCURRENCY, UNKNOWN_RATE_CONCURRENCY = 8, 256, 16
 #: Rows read ahead of those entering, so their phone numbers can be looked up 20 per call.
 LOOKAHEAD_ROWS = 100
 #: The results CSV is synced to disk at least this often (s).
@@ -292,80 +294,18 @@ class Selection:
         return row.request is not None and self.selected(row) and row.digest not in self.completed
 
 
-@dataclass
-class PreparedRun:
-    """What the first pass over the CSV found."""
-
-    summary: BulkSummary
-    rows_to_run: int = 0
-    #: Lines written by the first pass: invalid rows and rows carried over.
-    lines_written: int = 0
-    markets: dict[MarketKey, OnboardingKey] = field(default_factory=dict)
-
-    @property
-    def rows_total(self) -> int:
-        """Lines the results CSV will have for this run."""
-        return self.lines_written + self.rows_to_run
+RowAction = Literal["carried", "invalid", "run", "skip"]
 
 
-def prepare(
-    csv_path: Path,
-    writer: ResultsWriter,
-    summary: BulkSummary,
-    *,
-    selection: Selection | None = None,
-    base_dir: Path | None = None,
-    max_document_bytes: int = 20 * 1024 * 1024,
-    on_row: OnRow | None = None,
-) -> PreparedRun:
-    """Read and validate the whole CSV (streaming): write the lines of invalid and carried-over rows, count
-    the rows to run and note their markets. Raises ``CSVFormatError`` before anything is sent when the file
-    as a whole is unusable."""
-    selection = selection or Selection()
-    prepared = PreparedRun(summary=summary)
-    keys: set[OnboardingKey] = set()
-    pending: list[ResultRow] = []
-
-    def emit(result: ResultRow) -> None:
-        pending.append(result)
-        prepared.lines_written += 1
-        summary.add(result)
-        if on_row is not None:
-            on_row(result)
-        if len(pending) >= 500:
-            writer.write(pending)
-            pending.clear()
-
-    for row in iter_rows(csv_path, base_dir=base_dir, max_document_bytes=max_document_bytes):
-        carried = selection.carried_line(row)
-        if carried is not None:
-            summary.carried_over += 1
-            emit(carried)
-        elif row.request is None:
-            if selection.selected(row):
-                emit(invalid_row(row))
-        elif selection.runs(row):
-            prepared.rows_to_run += 1
-            key = row.request.key
-            keys.add(key)
-            prepared.markets.setdefault((key.country_code, key.phone_number_type, key.action), key)
-    if pending:
-        writer.write(pending)
-    summary.groups = len(keys)
-    return prepared
-
-
-def rows_to_run(
-    csv_path: Path,
-    selection: Selection,
-    *,
-    base_dir: Path | None = None,
-    max_document_bytes: int = 20 * 1024 * 1024,
-) -> Iterator[ParsedRow]:
-    """The rows :func:`prepare` counted to run, read again (second pass): valid and selected."""
-    for row in iter_rows(csv_path, base_dir=base_dir, max_document_bytes=max_document_bytes):
-        if selection.carried_line(row) is None and selection.runs(row):
-            yield row
+def classify(row: ParsedRow, selection: Selection) -> tuple[RowAction, ResultRow | None]:
+    """What a run does with ``row``: carry an earlier line over, write it as invalid, run it, or skip it
+    (a row ``only_failed`` leaves alone and has no line to carry); with the line to write, if any."""
+    carried = selection.carried_line(row)
+    if carried is not None:
+        return "carried", carried
+    if row.request is None:
+        return ("invalid", invalid_row(row)) if selection.selected(row) else ("skip", None)
+    return ("run", None) if selection.runs(row) else ("skip", None)
 
 
 # -- running ------------------------------------------------------------------------------------------
@@ -431,6 +371,9 @@ class BulkRunner:
         )
         self._slots = _Slots(self.concurrency)
         self._chains: dict[OnboardingKey, asyncio.Future[None]] = {}
+        self._markets: dict[MarketKey, asyncio.Future[None]] = {}
+        self._keys: set[OnboardingKey] = set()
+        self._snapshot: Awaitable[KnownResources | None] | None = None
         self._submitting = 0
         self._feeding = True
         self._last_sync = time.monotonic()
@@ -445,12 +388,24 @@ class BulkRunner:
             return UNKNOWN_RATE_CONCURRENCY
         return max(MIN_CONCURRENCY, min(MAX_CONCURRENCY, math.ceil(rate * SECONDS_PER_REQUEST)))
 
-    async def run(self, rows: Iterable[ParsedRow]) -> None:
-        """Onboard every row of ``rows`` (in file order) and write its line; returns when all are written."""
+    async def run(
+        self,
+        rows: Iterable[ParsedRow],
+        selection: Selection | None = None,
+        *,
+        snapshot: Awaitable[KnownResources | None] | None = None,
+    ) -> None:
+        """Onboard ``rows`` (in file order; read in batches in a thread) and write a line for each: at once
+        for invalid and carried-over rows, as it finishes for the others. Returns when all are written.
+
+        ``snapshot``: the run's :class:`KnownResources`, still being read: it is awaited once the first rows
+        are read and before any is sent (reading both at once hides the one behind the other)."""
+        selection = selection or Selection()
+        self._snapshot = snapshot
         watcher = asyncio.create_task(self.watcher.run(), name="approval-watcher")
         tasks: set[asyncio.Task[None]] = set()
         try:
-            async for row in self._with_numbers_looked_up(rows):
+            async for row in self._runnable(rows, selection):
                 await self._slots.acquire()
                 self._submitting += 1
                 task = asyncio.create_task(self._run_row(row, *self._chain(row)))
@@ -486,30 +441,74 @@ class BulkRunner:
             self.on_row = on_row
         return lines
 
-    async def _with_numbers_looked_up(self, rows: Iterable[ParsedRow]) -> AsyncIterator[ParsedRow]:
-        """The rows, each after what Telnyx says of its phone numbers was looked up with the next
-        :data:`LOOKAHEAD_ROWS` rows' (20 numbers per call, one batch ahead of the rows entering)."""
+    async def _runnable(self, rows: Iterable[ParsedRow], selection: Selection) -> AsyncIterator[ParsedRow]:
+        """The rows to run, each once what it needs to start was looked up: its market's requirements (once
+        per market) and its phone numbers (20 per call, for :data:`LOOKAHEAD_ROWS` rows at a time, one
+        batch ahead). The lines of the other rows are written on the way."""
         iterator = iter(rows)
 
         def take() -> list[ParsedRow]:
-            return [row for _, row in zip(range(LOOKAHEAD_ROWS), iterator, strict=False)]
+            return list(itertools.islice(iterator, LOOKAHEAD_ROWS))
 
-        def look_up(batch: list[ParsedRow]) -> asyncio.Task[None]:
+        async def next_batch() -> list[ParsedRow]:
+            """The next rows to run (empty at the end of the file); the others' lines written."""
+            while read := await asyncio.to_thread(take):
+                runnable = self._write_the_others(read, selection)
+                if runnable:
+                    return runnable
+            return []
+
+        async def look_up_numbers(batch: list[ParsedRow]) -> None:
             numbers = [n for row in batch if row.request is not None for n in row.request.phone_numbers]
-            return asyncio.create_task(prefetch_numbers(self.client, self.lookups, numbers))
-
-        batch = take()
-        lookup = look_up(batch)
-        while batch:
-            following = take()
-            following_lookup = look_up(following) if following else None
             with contextlib.suppress(APIError):
-                await lookup
+                await prefetch_numbers(self.client, self.lookups, numbers)
+
+        batch = await next_batch()
+        if self._snapshot is not None:
+            known = await self._snapshot
+            if known is not None:
+                known.requirements.update(self.lookups.requirements)
+                self.known = self.lookups = known
+        lookup = asyncio.ensure_future(look_up_numbers(batch))
+        while batch:
+            following = await next_batch()
+            following_lookup = asyncio.ensure_future(look_up_numbers(following))
+            await lookup
             for row in batch:
+                await self._market(row)
                 yield row
-            batch = following
-            if following_lookup is not None:
-                lookup = following_lookup
+            batch, lookup = following, following_lookup
+        await lookup
+
+    def _write_the_others(self, rows: list[ParsedRow], selection: Selection) -> list[ParsedRow]:
+        """The rows of ``rows`` that run; the lines of the others (invalid, carried over) written."""
+        runnable = []
+        for row in rows:
+            action, line = classify(row, selection)
+            if action == "carried":
+                self.summary.carried_over += 1
+            if line is not None:
+                self._record(line)
+            if action == "run":
+                assert row.request is not None
+                self._keys.add(row.request.key)
+                self.summary.groups = len(self._keys)
+                runnable.append(row)
+        return runnable
+
+    async def _market(self, row: ParsedRow) -> None:
+        """Look up the requirements of ``row``'s market once, when its first row comes (single flight)."""
+        assert row.request is not None
+        key = row.request.key
+        market = (key.country_code, key.phone_number_type, key.action)
+        if market in self.lookups.requirements:
+            return
+        pending = self._markets.get(market)
+        if pending is None:
+            pending = self._markets[market] = asyncio.ensure_future(
+                prefetch_requirements(self.client, self.lookups, [key])
+            )
+        await pending
 
     def _chain(self, row: ParsedRow) -> tuple[asyncio.Future[None] | None, asyncio.Future[None]]:
         """Rows of one onboarding are submitted one after the other: (the submission of the row before, if
@@ -560,10 +559,7 @@ class BulkRunner:
             return submission
         group = submission.group
         if group is not None:
-            try:
-                group = await self.watcher.wait(group)
-            except GroupGone as error:
-                return submission.result(error=OnboardingError(str(error)))
+            group = await self.watcher.wait(group)
             if self.known is not None and group.customer_reference:
                 self.known.groups[group.customer_reference] = group
             await submission.log("approval", "unchanged", group.id, group.status or "")
@@ -671,7 +667,7 @@ class BulkRun:
         mapping: RequirementMapping | None = None,
         max_concurrency: int | None = None,
         on_row: OnRow | None = None,
-        on_prepared: Callable[[PreparedRun], None] | None = None,
+        on_started: Callable[[BulkRun], None] | None = None,
     ) -> None:
         self.csv_path = csv_path
         self.client = client
@@ -681,14 +677,15 @@ class BulkRun:
         self.only_failed = only_failed
         self.max_concurrency = max_concurrency
         self.on_row = on_row
-        self.on_prepared = on_prepared
+        self.on_started = on_started
         self.summary = BulkSummary(csv_path=csv_path, results_path=self.results_path)
-        self.prepared: PreparedRun | None = None
+        #: Data rows of the CSV (known once the file passed its check): one line each in the results.
+        self.rows_total: int | None = None
         self.runner: BulkRunner | None = None
         self.task: asyncio.Task[BulkSummary] | None = None
         #: When :meth:`start` was called (``time.monotonic()``).
         self.started_at: float | None = None
-        #: Set once the first pass over the CSV is done (or failed).
+        #: Set once the file as a whole was checked (or found unusable).
         self.read = asyncio.Event()
 
     @property
@@ -723,59 +720,31 @@ class BulkRun:
         if self.only_failed is not None and not selection.only_failed:
             raise ValueError(f"{self.only_failed}: no results in it to select failed rows from")
         base_dir = Path(self.settings.documents_base_dir) if self.settings.documents_base_dir else None
-        prefix = self.settings.reference_prefix
         try:
-            count_rows(self.csv_path)  # a file unusable as a whole stops here, before anything is sent
-        except CSVFormatError:
-            self.read.set()
-            raise
-        # What exists on Telnyx does not depend on the rows: read it while they are validated (in a thread).
-        snapshot = asyncio.ensure_future(_snapshot(self.client, prefix))
-        try:
-            with ResultsWriter(self.results_path) as writer:
-                try:
-                    self.prepared = await asyncio.to_thread(
-                        prepare,
-                        self.csv_path,
-                        writer,
-                        self.summary,
-                        selection=selection,
-                        base_dir=base_dir,
-                        max_document_bytes=self.settings.max_document_bytes,
-                        on_row=self.on_row,
-                    )
-                finally:
-                    self.read.set()
-                if self.on_prepared is not None:
-                    self.on_prepared(self.prepared)
-                if not self.prepared.rows_to_run:
-                    return self.summary
-                lookups = KnownResources(prefix=prefix)
-                await prefetch_requirements(self.client, lookups, self.prepared.markets.values())
-                known = await snapshot
-                if known is not None:
-                    known.requirements.update(lookups.requirements)
-                self.runner = BulkRunner(
-                    self.client,
-                    known=known,
-                    lookups=known or lookups,
-                    writer=writer,
-                    summary=self.summary,
-                    settings=self.settings,
-                    mapping=self.mapping,
-                    max_concurrency=self.max_concurrency,
-                    on_row=self.on_row,
-                )
-                await self.runner.run(
-                    rows_to_run(
-                        self.csv_path,
-                        selection,
-                        base_dir=base_dir,
-                        max_document_bytes=self.settings.max_document_bytes,
-                    )
-                )
+            # A file unusable as a whole stops here, before anything is sent.
+            self.rows_total = await asyncio.to_thread(count_rows, self.csv_path)
         finally:
-            snapshot.cancel()
+            self.read.set()
+        if self.on_started is not None:
+            self.on_started(self)
+        snapshot = asyncio.ensure_future(_snapshot(self.client, self.settings.reference_prefix))
+        with ResultsWriter(self.results_path) as writer:
+            self.runner = BulkRunner(
+                self.client,
+                writer=writer,
+                summary=self.summary,
+                settings=self.settings,
+                mapping=self.mapping,
+                max_concurrency=self.max_concurrency,
+                on_row=self.on_row,
+            )
+            await self.runner.run(
+                iter_rows(
+                    self.csv_path, base_dir=base_dir, max_document_bytes=self.settings.max_document_bytes
+                ),
+                selection,
+                snapshot=snapshot,
+            )
         return self.summary
 
 
@@ -789,7 +758,7 @@ async def run_bulk_async(
     mapping: RequirementMapping | None = None,
     max_concurrency: int | None = None,
     on_row: OnRow | None = None,
-    on_prepared: Callable[[PreparedRun], None] | None = None,
+    on_started: Callable[[BulkRun], None] | None = None,
 ) -> BulkSummary:
     """Onboard every row of ``csv_path``; results in ``out`` (default ``<csv>.results.csv``): a BulkRun."""
     run = BulkRun(
@@ -801,7 +770,7 @@ async def run_bulk_async(
         mapping=mapping,
         max_concurrency=max_concurrency,
         on_row=on_row,
-        on_prepared=on_prepared,
+        on_started=on_started,
     )
     return await run.run()
 
@@ -812,13 +781,12 @@ __all__ = [
     "BulkRun",
     "BulkRunner",
     "BulkSummary",
-    "PreparedRun",
+    "RowAction",
     "Selection",
+    "classify",
     "default_results_path",
     "error_category",
-    "prepare",
     "result_row",
     "row_status",
-    "rows_to_run",
     "run_bulk_async",
 ]

@@ -65,18 +65,14 @@ import mimetypes
 import re
 import stat
 import struct
-import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final
 
 from pydantic import ValidationError
 
 from telnyx_compliance.onboarding.plan import ALLOWED_DOCUMENT_TYPES, sniff_content_type
-
-if TYPE_CHECKING:
-    import pandas as pd
 from telnyx_compliance.onboarding.request import _REQUIREMENT_KEY, OnboardingKey, OnboardingRequest
 
 ENCODING: Final = "utf-8-sig"
@@ -99,8 +95,6 @@ LIST_COLUMNS: Final = ("phone_numbers", "sub_number_order_ids", "number_order_ph
 FIXED_COLUMNS: Final = (*REQUIRED_COLUMNS, *ENUM_COLUMNS, *ADDRESS_COLUMNS, *LIST_COLUMNS)
 DOCUMENT_PREFIX: Final = "doc_"
 VALUE_PREFIX: Final = "value_"
-
-T = TypeVar("T")
 
 _LIST_SEPARATORS = re.compile(r"[\s;,]+")
 #: Phone numbers may contain spaces (``+49 30 1234567``): a space separates two only before a ``+``.
@@ -461,9 +455,8 @@ def iter_rows(
     *,
     base_dir: Path | None = None,
     max_document_bytes: int = 20 * 1024 * 1024,
-    chunk_size: int = 2000,
 ) -> Iterator[ParsedRow]:
-    """Every data row of ``csv_path``, validated, in file order; reads ``chunk_size`` rows at a time.
+    """Every data row of ``csv_path``, validated, in file order, read as a stream (memory stays flat).
 
     Raises :class:`CSVFormatError` for problems of the file as a whole: from the header at once, for a
     malformed line or bad encoding further down when the reader reaches it, and when there are no data rows.
@@ -473,72 +466,27 @@ def iter_rows(
     validator = RowValidator(layout, DocumentChecker(base_dir or csv_path.parent, max_document_bytes))
     first_data_row = layout.header_row + 1
     seen_rows = 0
-    for chunk in _chunks(csv_path, layout, chunk_size):
-        for offset, record in enumerate(chunk.itertuples(index=False, name=None)):
-            cells = {column: str(value).strip() for column, value in zip(layout.columns, record, strict=True)}
-            if not any(cells.values()):
-                continue  # a blank line or a row of empty cells
-            seen_rows += 1
-            yield validator.validate(first_data_row + int(chunk.index[offset]), cells)
+    for index, record in enumerate(_records(csv_path, layout)):
+        cells = dict(zip(layout.columns, (cell.strip() for cell in record), strict=False))
+        if not any(cells.values()):
+            continue  # a blank line or a row of empty cells
+        for column in layout.columns[len(record) :]:
+            cells[column] = ""  # a short row: the cells it lacks are empty
+        seen_rows += 1
+        # Rows as a spreadsheet numbers them: records, not lines (a quoted line break stays in its cell).
+        yield validator.validate(first_data_row + index, cells)
     if seen_rows == 0:
         raise CSVFormatError(f"{csv_path}: no data rows below the header (row {layout.header_row})")
 
 
-def _chunks(csv_path: Path, layout: CsvLayout, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """The data rows as DataFrames of ``chunk_size`` rows, every cell a string; malformed lines raise."""
-    import pandas as pd  # here: the first line of ``compliance onboard`` must not wait for pandas to load
-
-    def strictly(step: Callable[[], T]) -> T:
-        # pandas only warns when a row has more cells than the header (and drops them): refuse instead.
-        # The filter is set around each read, never across a ``yield``.
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                return step()
-        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-            raise CSVFormatError(
-                f"{csv_path}: cannot be read as CSV: {exc}. Every row needs as many cells as the header; a "
-                "cell containing a comma, quote or line break must be quoted"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise CSVFormatError(
-                f"{csv_path}: not UTF-8 text (byte {exc.start}): save it as 'CSV UTF-8 (comma delimited)'"
-            ) from None
-
-    reader = strictly(
-        lambda: pd.read_csv(
-            csv_path,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            skiprows=layout.comment_lines,
-            header=0,
-            index_col=False,
-            encoding=ENCODING,
-            chunksize=chunk_size,
-            engine="c",
-        )
-    )
-    with reader:
-        while (chunk := strictly(lambda: next(reader, None))) is not None:
-            yield chunk
-
-
-def count_rows(csv_path: Path) -> int:
-    """Data records below the header (blank lines excepted), checked for what makes a file unusable as a
-    whole (header, encoding, a record with more cells than the header, no data rows), without validating
-    rows. Reads with the standard library only, so it answers before pandas loads: the first line of
-    ``compliance onboard``, and the check a bulk run passes before it sends anything. Raises
-    :class:`CSVFormatError`."""
-    layout = read_layout(csv_path)
-    total = 0
+def _records(csv_path: Path, layout: CsvLayout) -> Iterator[list[str]]:
+    """The records below the header (a blank line is an empty record); malformed ones raise."""
     width = len(layout.columns)
     try:
         with csv_path.open(encoding=ENCODING, newline="") as handle:
-            for _ in range(layout.comment_lines + 1):
+            for _ in range(layout.header_row):
                 handle.readline()
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, strict=True)
             for record in reader:
                 if len(record) > width:
                     raise CSVFormatError(
@@ -546,14 +494,25 @@ def count_rows(csv_path: Path) -> int:
                         f"{len(record)} cells, the header {width}. Every row needs as many cells as the "
                         "header; a cell containing a comma, quote or line break must be quoted"
                     )
-                if any(cell.strip() for cell in record):
-                    total += 1
+                yield record
     except UnicodeDecodeError as exc:
         raise CSVFormatError(
             f"{csv_path}: not UTF-8 text (byte {exc.start}): save it as 'CSV UTF-8 (comma delimited)'"
         ) from None
     except csv.Error as exc:
-        raise CSVFormatError(f"{csv_path}: cannot be read as CSV ({exc})") from None
+        raise CSVFormatError(
+            f"{csv_path}: cannot be read as CSV: {exc}. Every row needs as many cells as the header; a cell "
+            "containing a comma, quote or line break must be quoted"
+        ) from None
+
+
+def count_rows(csv_path: Path) -> int:
+    """Data records below the header (blank lines excepted), checked for what makes a file unusable as a
+    whole (header, encoding, a record with more cells than the header, no data rows), without validating
+    rows: the first line of ``compliance onboard``, and the check a bulk run passes before it sends anything.
+    Raises :class:`CSVFormatError`."""
+    layout = read_layout(csv_path)
+    total = sum(1 for record in _records(csv_path, layout) if any(cell.strip() for cell in record))
     if total == 0:
         raise CSVFormatError(f"{csv_path}: no data rows below the header (row {layout.header_row})")
     return total

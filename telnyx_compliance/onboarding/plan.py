@@ -111,6 +111,11 @@ class OnboardingPlan(BaseModel):
         return tuple(item for item in self.items if item.document is not None)
 
     @property
+    def has_orders_given(self) -> bool:
+        """Orders given by id (existing sub-number orders or ordered numbers) to attach the group to."""
+        return bool(self.sub_number_order_ids or self.number_order_phone_number_ids)
+
+    @property
     def needs_address(self) -> bool:
         return any(item.kind == "address" for item in self.items)
 

@@ -51,6 +51,19 @@ class GroupSnapshot(BaseModel):
     customer_reference: str | None = None
     status: str | None = None
     requirements: tuple[RequirementReview, ...] = ()
+    #: The status was inferred (it left the pending list and is in no list of rejected groups), not read:
+    #: the order that carries the group confirms it, or the group is read again.
+    presumed: bool = False
+
+    def presume(self, status: str) -> GroupSnapshot:
+        """This group with ``status`` inferred for it and for each of its requirements."""
+        return self.model_copy(
+            update={
+                "status": status,
+                "presumed": True,
+                "requirements": tuple(r.model_copy(update={"status": status}) for r in self.requirements),
+            }
+        )
 
     @property
     def values(self) -> dict[str, str]:

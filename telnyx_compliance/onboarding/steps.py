@@ -1044,6 +1044,8 @@ async def finish_onboarding(
     order: EnsuredOrder | None = None
     attached: list[AttachedOrder] = []
     try:
+        if group is not None and group.presumed and not (plan.phone_numbers or plan.has_orders_given):
+            group = await _read_group(client, group)  # no order will confirm the approval: read it
         if should_place_order(group):
             order = await ensure_number_order(
                 client, plan, group_id=group.id if group is not None else None, known=known
@@ -1061,9 +1063,15 @@ async def finish_onboarding(
             )
             for attached_order in attached:
                 await log("attach", "updated", attached_order.id)
+        if group is not None and group.presumed and any(o.requirements_met is False for o in attached):
+            group = await _read_group(client, group)  # not met: the approval was presumed wrongly
     except (OnboardingError, APIError) as error:
         return submission.result(group, order=order, attached=attached, error=error)
     return submission.result(group, order=order, attached=attached)
+
+
+async def _read_group(client: AsyncTelnyx, group: GroupSnapshot) -> GroupSnapshot:
+    return GroupSnapshot.from_api(await client.requirement_groups.retrieve(group.id))
 
 
 async def onboard(

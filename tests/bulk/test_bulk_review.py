@@ -75,12 +75,12 @@ async def test_a_de_row_costs_address_document_group_submit_and_one_order_carryi
     # The rest: the run's snapshot, the market's requirements, the numbers 20 per call, and the polls.
     assert calls.pop("GET /v2/phone_numbers_regulatory_requirements") == 2
     assert calls.pop("GET /v2/regulatory_requirements") == 1
-    polls = calls.pop("GET /v2/requirement_groups")
-    assert 1 <= polls <= 12, polls
+    polls = calls.pop("GET /v2/requirement_groups")  # the snapshot, then a round: 1 call, 2 when groups moved
+    assert 1 <= polls <= 16, polls
     assert sum(calls.values()) == 3, calls  # addresses, documents and number orders, one page each
     # Beyond the five per row, a few for the run whatever its size (5.3 per row is reached from ~150 rows;
     # make bench measures it at 200 and 1,000).
-    assert sum(after.values()) - sum(before.values()) - 5 * 40 <= 4 + 1 + 2 + 12
+    assert sum(after.values()) - sum(before.values()) - 5 * 40 <= 4 + 1 + 2 + 16
 
 
 async def test_rows_wait_for_review_without_holding_a_slot(

@@ -270,7 +270,7 @@ def test_the_reader_streams_twenty_thousand_rows_in_bounded_memory(csv_dir: Path
             cells = valid_row(f"customer-{index}", phone_numbers=f"+49301{index:06d}")
             handle.write(",".join(cells[column] for column in header) + "\n")
 
-    rows = iter_rows(path, chunk_size=1000)
+    rows = iter_rows(path)
     tracemalloc.start()
     try:
         first = next(rows)

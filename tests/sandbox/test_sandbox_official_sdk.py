@@ -106,9 +106,13 @@ def test_the_official_sdk_onboards_a_german_local_number(sandbox: SandboxServer)
 
 def _submitted_de_group(client: telnyx.Telnyx, name: str, pdf: bytes = PDF) -> str:
     """A DE local ordering group with every value, submitted: its id."""
-    needed = client.regulatory_requirements.retrieve(
-        filter={"country_code": "DE", "phone_number_type": "local", "action": "ordering"}
-    ).data[0].regulatory_requirements  # type: ignore[index]
+    needed = (
+        client.regulatory_requirements.retrieve(
+            filter={"country_code": "DE", "phone_number_type": "local", "action": "ordering"}
+        )
+        .data[0]
+        .regulatory_requirements
+    )  # type: ignore[index]
     address = client.user_addresses.create(
         customer_reference=f"{name}-address",
         first_name="Maria",
