@@ -98,6 +98,8 @@ async def test_a_row_failed_on_a_transient_api_error_runs_again(
     ]
     results_path = tmp_path / "results.csv"
     summary = BulkSummary(csv_path=tmp_path / "in.csv", results_path=results_path)
+    known = KnownResources(prefix="tc")
+    known.requirements[("DE", "local", "ordering")] = []  # looked up already: the fake client has no API
     with ResultsWriter(results_path) as writer:
         runner = BulkRunner(
             cast("AsyncTelnyx", _NoLimiter()),
@@ -106,7 +108,7 @@ async def test_a_row_failed_on_a_transient_api_error_runs_again(
             settings=PipelineSettings(),
             mapping=RequirementMapping.load(),
             max_concurrency=2,
-            known=KnownResources(prefix="tc"),
+            known=known,
         )
         results = await runner.run_rows(rows)
     assert {result.customer_reference: result.status for result in results} == {
