@@ -26,6 +26,7 @@ rewrites it with exactly the last line of each input row, in row order.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -134,6 +135,12 @@ def latest_results(path: Path) -> dict[int, ResultRow]:
     return {result.row: result for result in read_results(path)}
 
 
+def _line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(cells)
+    return buffer.getvalue()
+
+
 class ResultsWriter:
     """Appends result lines to ``path``; :meth:`close` compacts it to one line per row.
 
@@ -193,16 +200,29 @@ class ResultsWriter:
         self._handle.close()
         self._handle = self._writer = None
         if compact:
-            latest = latest_results(self.path)
-            keep = [latest[row] for row in sorted(self._rows_written) if row in latest]
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            with temporary.open("w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(RESULT_COLUMNS)
-                writer.writerows(result.cells() for result in keep)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
+            self._compact()
+
+    def _compact(self) -> None:
+        """Rewrite the file as the latest line of each row written in this run, in row order. Lines are kept
+        as text, not parsed results (a 100,000-row run holds a few MB here, not hundreds)."""
+        latest: dict[int, str] = {}
+        with self.path.open(encoding="utf-8-sig", newline="") as handle:
+            for cells in csv.reader(handle):
+                if len(cells) != len(RESULT_COLUMNS) or cells[2] not in ROW_STATUSES:
+                    continue  # the header, or a line cut short by a crash
+                try:
+                    row = int(cells[0])
+                except ValueError:
+                    continue
+                if row in self._rows_written:
+                    latest[row] = _line(cells)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with temporary.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(_line(list(RESULT_COLUMNS)))
+            handle.writelines(latest[row] for row in sorted(latest))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         # After a crash keep the append log as it is: the next run reads it and skips what finished.
