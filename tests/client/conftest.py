@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -52,10 +51,7 @@ def sync_client_for() -> Iterator[Callable[..., Telnyx]]:
 
 
 def spec_path() -> Path:
-    configured = os.environ.get("TELNYX_OPENAPI_SPEC")
-    if configured:
-        return Path(configured)
-    return REPO.parent / "shared" / "telnyx-openapi" / "numbers-compliance.openapi.yml"
+    return REPO / "contracts" / "numbers-compliance.openapi.yml"
 
 
 def _free_port() -> int:
@@ -69,7 +65,7 @@ def prism_url() -> Iterator[str]:
     """Start Prism (installing it from tools/prism's lockfile when missing) and yield its base URL."""
     spec = spec_path()
     if not spec.exists():
-        pytest.fail(f"OpenAPI spec not found at {spec}; set TELNYX_OPENAPI_SPEC")
+        pytest.fail(f"the vendored contract is missing: {spec} (see contracts/README.md)")
     if not PRISM.exists():
         npm = shutil.which("npm")
         if npm is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def spec_path() -> Path:
-    configured = os.environ.get("TELNYX_OPENAPI_SPEC")
-    if configured:
-        return Path(configured)
-    return ROOT.parent / "shared" / "telnyx-openapi" / "numbers-compliance.openapi.yml"
+    return ROOT / "contracts" / "numbers-compliance.openapi.yml"
 
 
 class _Request:
