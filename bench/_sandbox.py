@@ -42,8 +42,10 @@ class SandboxProcess:
         command = [sys.executable, "-m", "telnyx_compliance.cli", "sandbox", "--port", str(self.port)]
         for name, value in self.knobs.items():
             command += [f"--{name.replace('_', '-')}", str(value)]
+        # The bench owns its sandbox: none of the caller's SANDBOX_* settings (keys, faults) leak in.
+        env = {name: value for name, value in os.environ.items() if not name.startswith("SANDBOX_")}
         self._process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ)
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -51,7 +53,7 @@ class SandboxProcess:
                 stderr = self._process.stderr.read().decode() if self._process.stderr else ""
                 raise RuntimeError(f"sandbox exited early: {stderr}")
             try:
-                httpx.get(f"{self.root_url}/_sandbox/stats", timeout=1).raise_for_status()
+                httpx.get(f"{self.root_url}/_sandbox/health", timeout=1).raise_for_status()
                 return self
             except httpx.HTTPError:
                 time.sleep(0.2)

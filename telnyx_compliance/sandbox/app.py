@@ -3,19 +3,24 @@
 Paths, query styles, status codes and body shapes follow the shared OpenAPI spec, quirks included (bare array
 from ``GET /requirement_groups``, unwrapped group objects, unwrapped ``POST /verified_numbers``, binary
 download, 201 from ``POST /bundle_pricing/user_bundles/bulk``).
+
+Hostile input gets a 4xx in Telnyx's error format, never a 5xx: bodies are size-capped and strictly parsed
+(see ``hardening.py``), documents are fetched from URLs through ``_netguard`` only, and the admin routes take
+the same API keys as ``/v2`` once keys are configured.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
+import functools
+import logging
 import mimetypes
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
-from urllib.parse import quote
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -27,10 +32,21 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from telnyx_compliance._netguard import ALLOW_PRIVATE_ENV, FetchError, fetch_bytes, redact_url
+
 from .catalogue import classify_number
 from .config import RUNTIME_KNOBS, SandboxConfig
 from .errors import ErrorItem, SandboxError, error
 from .faults import FaultController, FaultInjector, RequestStats
+from .hardening import (
+    BodyLimit,
+    SafeJSONResponse,
+    check_parameters,
+    has_surrogate,
+    is_loopback_host,
+    key_accepted,
+    parse_json_text,
+)
 from .persistence import attach_persistence
 from .query import (
     Query,
@@ -49,6 +65,9 @@ NUMBER_TYPES = ("local", "toll_free", "mobile", "national", "shared_cost")
 ACTIONS = ("ordering", "porting")
 
 M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,6 +78,8 @@ class SandboxState:
     store: Store
     stats: RequestStats
     faults: FaultController
+    #: Documents may come from loopback/private/link-local URLs (``SandboxConfig.allow_private_urls``).
+    allow_private_urls: bool = False
 
 
 # -- request bodies ----------------------------------------------------------------------------------------
@@ -159,7 +180,7 @@ class VerifyBody(_Body):
 
 
 class ClockBody(_Body):
-    seconds: float = Field(ge=0)
+    seconds: float = Field(ge=0, le=100 * 365 * 86400)  # a century: beyond, timestamps overflow
 
 
 def _validation_items(exc: ValidationError | RequestValidationError) -> list[ErrorItem]:
@@ -173,10 +194,7 @@ def _validation_items(exc: ValidationError | RequestValidationError) -> list[Err
 
 
 def _parse_json(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise error(422, "The request body is not valid JSON.", pointer="/") from None
+    data = parse_json_text(raw) if raw.strip() else {}
     if not isinstance(data, dict):
         raise error(422, "The request body must be a JSON object.", pointer="/")
     return data
@@ -198,12 +216,25 @@ def dump(model: BaseModel) -> dict[str, Any]:
 # -- app -----------------------------------------------------------------------------------------------------
 
 
-def create_app(config: SandboxConfig | None = None) -> FastAPI:
-    """A sandbox app with its own store; the same config object is changed by ``PATCH /_sandbox/config``."""
+def create_app(config: SandboxConfig | None = None, *, host: str | None = None) -> FastAPI:
+    """A sandbox app with its own store; the same config object is changed by ``PATCH /_sandbox/config``.
+
+    ``host`` is the interface it will listen on: with ``allow_private_urls`` unset, documents may be fetched
+    from private URLs only when that is loopback (unknown, as for an app used in-process: refused).
+    """
     config = config or SandboxConfig()
     store = Store(config)
     persistence = attach_persistence(store, config.persist_path)
-    state = SandboxState(config=config, store=store, stats=RequestStats(), faults=FaultController(config))
+    allow_private = config.allow_private_urls
+    if allow_private is None:
+        allow_private = host is not None and is_loopback_host(host)
+    state = SandboxState(
+        config=config,
+        store=store,
+        stats=RequestStats(),
+        faults=FaultController(config),
+        allow_private_urls=allow_private,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -218,16 +249,20 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         docs_url="/_sandbox/docs",
         openapi_url="/_sandbox/openapi.json",
         redoc_url=None,
+        default_response_class=SafeJSONResponse,
     )
     app.state.sandbox = state
     api = _api_router(state)
     app.include_router(api, prefix="/v2")
     app.include_router(_sandbox_router(state), prefix="/_sandbox")
+    app.include_router(_sandbox_open_router(state), prefix="/_sandbox")
     _install_error_handlers(app)
     templates = sorted(
         {"/v2" + route.path for route in api.routes if isinstance(route, APIRoute)},
         key=lambda path: (path.count("{"), path),  # literal segments win: /user_bundles/unused before /{id}
     )
+    # Added first, so it runs inside the fault wrapper: faults keep the server's own receive (see faults.py).
+    app.add_middleware(BodyLimit, limit=lambda: config.body_limit)
     app.add_middleware(
         FaultInjector,
         controller=state.faults,
@@ -240,11 +275,19 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SandboxError)
     async def sandbox_error(_: Request, exc: SandboxError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return SafeJSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(SandboxError(422, _validation_items(exc)).body(), status_code=422)
+        return SafeJSONResponse(SandboxError(422, _validation_items(exc)).body(), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # A sandbox bug, not the client's fault: still a Telnyx-shaped body (Starlette logs the traceback).
+        logger.error("Unexpected error in %s %s: %r", request.method, request.url.path, exc)
+        return SafeJSONResponse(
+            error(500, "The sandbox failed to handle this request (a sandbox bug).").body(), status_code=500
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -253,32 +296,40 @@ def _install_error_handlers(app: FastAPI) -> None:
             if exc.status_code in (404, 405)
             else str(exc.detail)
         )
-        return JSONResponse(error(exc.status_code, detail).body(), status_code=exc.status_code)
+        return SafeJSONResponse(error(exc.status_code, detail).body(), status_code=exc.status_code)
 
 
-def _auth(state: SandboxState) -> Any:
+def _unauthorized(detail: str) -> SandboxError:
+    return error(401, detail, pointer="/authorization", title="Authentication failed", code="10009")
+
+
+def _auth(state: SandboxState, *, admin: bool = False) -> Any:
+    """``/v2``: a Bearer key, one of ``api_keys`` when any are configured (any non-empty key otherwise).
+
+    ``admin`` (the ``/_sandbox`` routes): the same rule while keys are configured; open without keys, which
+    ``check_exposure`` allows on loopback only.
+    """
+
     async def check(request: Request) -> None:
+        keys = state.config.api_keys
+        if admin and not keys:
+            return
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
-            raise error(
-                401,
-                "Could not understand the provided credentials: send 'Authorization: Bearer <API key>'.",
-                pointer="/authorization",
-                title="Authentication failed",
-                code="10009",
+            raise _unauthorized(
+                "Could not understand the provided credentials: send 'Authorization: Bearer <API key>'."
             )
-        if state.config.api_keys and key not in state.config.api_keys:
-            raise error(
-                401,
-                "The API key is not valid.",
-                pointer="/authorization",
-                title="Authentication failed",
-                code="10009",
-            )
+        if keys and not key_accepted(key, keys):
+            raise _unauthorized("The API key is not valid.")
 
     return check
+
+
+async def _text_parameters(request: Request) -> None:
+    """Path and query parameters must be text (see ``hardening.check_parameters``)."""
+    check_parameters(request.path_params, request.query_params.multi_items())
 
 
 def _query(request: Request) -> Query:
@@ -293,7 +344,7 @@ def _list(records: list[Record], query: Query, default_size: int = 20) -> dict[s
 def _api_router(state: SandboxState) -> APIRouter:
     store = state.store
     catalogue = store.catalogue
-    router = APIRouter(dependencies=[Depends(_auth(state))])
+    router = APIRouter(dependencies=[Depends(_auth(state)), Depends(_text_parameters)])
 
     # -- bundle pricing ------------------------------------------------------------------------------------
 
@@ -361,9 +412,11 @@ def _api_router(state: SandboxState) -> APIRouter:
         if content_type.startswith("multipart/form-data"):
             content, filename, file_type, reference = await _multipart_document(request)
         else:
-            content, filename, file_type, reference = await _json_document(request)
+            content, filename, file_type, reference = await _json_document(request, state)
         if not content:
             raise error(422, "The uploaded file is empty.", pointer="/file")
+        if len(content) > state.config.max_document_bytes:
+            raise _document_too_large(state.config.max_document_bytes)
         document = store.create_document(
             content, filename=filename, content_type=file_type, customer_reference=reference
         )
@@ -578,6 +631,7 @@ def _api_router(state: SandboxState) -> APIRouter:
     # -- user addresses ------------------------------------------------------------------------------------
 
     @router.get("/user_addresses")
+    @_invalid_input_is(400)  # FindUserAddress documents 400 for a bad request, and no 422
     def list_user_addresses(request: Request) -> Any:
         query = _query(request)
         filters = check_filter(
@@ -731,6 +785,24 @@ def _api_router(state: SandboxState) -> APIRouter:
     return router
 
 
+def _invalid_input_is(status: int) -> Callable[[F], F]:
+    """For operations whose spec answers invalid input with ``status`` rather than 422."""
+
+    def decorate(route: F) -> F:
+        @functools.wraps(route)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return route(*args, **kwargs)
+            except SandboxError as exc:
+                if exc.status != 422:
+                    raise
+                raise SandboxError(status, exc.items, exc.headers) from None
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
 async def _requirements_body(request: Request) -> dict[str, Any]:
     body = await read_body(request, RequirementsBody)
     fields = dump(body)
@@ -771,6 +843,10 @@ def _content_type(content: bytes, filename: str | None, declared: str | None = N
     return "application/octet-stream"
 
 
+def _document_too_large(limit: int) -> SandboxError:
+    return error(422, f"The document is larger than the {limit} bytes this sandbox accepts.", pointer="/file")
+
+
 async def _multipart_document(request: Request) -> tuple[bytes, str | None, str, str | None]:
     form = await request.form()
     upload = form.get("file")
@@ -780,6 +856,9 @@ async def _multipart_document(request: Request) -> tuple[bytes, str | None, str,
     reference = form.get("customer_reference")
     filename = form.get("filename")
     name = filename if isinstance(filename, str) and filename else upload.filename
+    for field, text in (("customer_reference", reference), ("filename", name)):
+        if isinstance(text, str) and has_surrogate(text):
+            raise error(422, f"{field} is not valid text.", pointer=f"/{field}")
     return (
         content,
         name,
@@ -788,7 +867,7 @@ async def _multipart_document(request: Request) -> tuple[bytes, str | None, str,
     )
 
 
-async def _json_document(request: Request) -> tuple[bytes, str | None, str, str | None]:
+async def _json_document(request: Request, state: SandboxState) -> tuple[bytes, str | None, str, str | None]:
     data = _parse_json(await request.body())
     if isinstance(data.get("document"), dict) and "file" not in data and "url" not in data:
         data = data["document"]  # the official SDK nests the fields under "document"
@@ -796,43 +875,80 @@ async def _json_document(request: Request) -> tuple[bytes, str | None, str, str 
         body = DocumentJsonBody.model_validate(data)
     except ValidationError as exc:
         raise SandboxError(422, _validation_items(exc)) from None
+    limit = state.config.max_document_bytes
     if body.file:
+        if len(body.file) > (limit + 2) // 3 * 4 + 4:  # no need to decode what cannot fit
+            raise _document_too_large(limit)
         try:
             content = base64.b64decode(body.file, validate=True)
         except (binascii.Error, ValueError):
             raise error(422, "file must be base64 encoded.", pointer="/file") from None
         declared = None
     elif body.url:
-        content, declared = await _fetch(body.url)
+        content, declared = await _fetch(body.url, state)
     else:
         raise error(422, "Provide the document as 'file' (base64) or 'url'.", pointer="/file")
-    filename = body.filename or (body.url.rsplit("/", 1)[-1].split("?")[0] if body.url else None) or None
+    filename = body.filename or (_url_filename(body.url) if body.url else None)
     return content, filename, _content_type(content, filename, declared), body.customer_reference
 
 
-async def _fetch(url: str) -> tuple[bytes, str | None]:
-    if not url.startswith(("http://", "https://")):
-        raise error(422, "url must be an http(s) URL.", pointer="/url")
+def _url_filename(url: str) -> str | None:
+    """The last segment of the URL's path: never its host, credentials or query."""
     try:
-        async with httpx.AsyncClient(timeout=10, follow_redirects=True) as client:
-            response = await client.get(url)
-            response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise error(422, f"Could not fetch the document from {url}: {exc}", pointer="/url") from None
-    declared = response.headers.get("content-type", "").split(";")[0] or None
-    return response.content, declared
+        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    except ValueError:
+        return None
+    return name if name and not has_surrogate(name) else None
+
+
+async def _fetch(url: str, state: SandboxState) -> tuple[bytes, str | None]:
+    """The document at ``url`` under ``_netguard``'s rules; any failure is a 422 naming the URL redacted."""
+    try:
+        return await fetch_bytes(
+            url,
+            max_bytes=state.config.max_document_bytes,
+            time_limit=state.config.url_fetch_timeout,
+            allow_private=state.allow_private_urls,
+        )
+    except FetchError as exc:
+        # The library's hint names the pipeline's switch; the sandbox has its own.
+        detail = str(exc).replace(
+            f"set {ALLOW_PRIVATE_ENV}=1",
+            "start the sandbox with --allow-private-urls (SANDBOX_ALLOW_PRIVATE_URLS)",
+        )
+    except (ValueError, OSError, httpx.InvalidURL) as exc:  # e.g. a host name httpx cannot put on the wire
+        detail = f"{redact_url(url)}: could not fetch it ({type(exc).__name__})"
+    raise error(422, f"Could not fetch the document: {detail}", pointer="/url")
 
 
 # -- sandbox-only routes -----------------------------------------------------------------------------------
 
 
-def _sandbox_router(state: SandboxState) -> APIRouter:
-    router = APIRouter()
+def _sandbox_open_router(state: SandboxState) -> APIRouter:
+    """``/_sandbox`` routes that need no key: the health probe, and downloads by an unguessable token.
+
+    A ``download_link`` URL is a pre-signed URL, like Telnyx's: whoever holds it may fetch that one document
+    until it expires (``download_link_ttl``); the token (192 random bits) is the credential.
+    """
+    router = APIRouter(dependencies=[Depends(_text_parameters)])
     store = state.store
 
     @router.get("/health")
     def health() -> Any:
         return {"status": "ok"}
+
+    @router.get("/files/{token}")
+    def download_by_token(token: str) -> Response:
+        content, document = store.content_for_token(token)
+        return _file_response(content, document)
+
+    return router
+
+
+def _sandbox_router(state: SandboxState) -> APIRouter:
+    """The admin routes: they read and change everything, so they take the API keys once any are set."""
+    router = APIRouter(dependencies=[Depends(_auth(state, admin=True)), Depends(_text_parameters)])
+    store = state.store
 
     @router.get("/stats")
     def stats() -> Any:
@@ -892,11 +1008,6 @@ def _sandbox_router(state: SandboxState) -> APIRouter:
     @router.post("/requirement_groups/{group_id}/expire")
     def expire_group(group_id: str) -> Any:
         return store.expire_group(group_id)
-
-    @router.get("/files/{token}")
-    def download_by_token(token: str) -> Response:
-        content, document = store.content_for_token(token)
-        return _file_response(content, document)
 
     return router
 

@@ -7,6 +7,9 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: The pipeline's default document limit (``COMPLIANCE_MAX_DOCUMENT_BYTES``), so what it sends is accepted.
+DEFAULT_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
 #: Knobs ``PATCH /_sandbox/config`` (and ``SandboxServer.configure``) may change while the sandbox runs.
 RUNTIME_KNOBS = frozenset(
     {
@@ -31,11 +34,17 @@ RUNTIME_KNOBS = frozenset(
 class SandboxConfig(BaseSettings):
     """Behaviour and fault knobs of the local Telnyx sandbox (env prefix ``SANDBOX_``)."""
 
-    model_config = SettingsConfigDict(env_prefix="SANDBOX_", extra="ignore", validate_assignment=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SANDBOX_", extra="ignore", validate_assignment=True, allow_inf_nan=False
+    )
 
     seed: int = Field(default=0, description="Seeds ids, verification codes and fault draws.")
     api_keys: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Accepted Bearer keys (comma separated); empty accepts any key."
+        default_factory=list,
+        description=(
+            "Accepted Bearer keys (comma separated), on /v2 and on the /_sandbox admin routes; empty accepts "
+            "any non-empty key on /v2 and leaves the admin routes open (allowed on loopback only)."
+        ),
     )
     latency_ms: float = Field(default=0.0, ge=0, description="Mean added latency per /v2 request (ms).")
     latency_jitter_ms: float = Field(default=0.0, ge=0, description="Standard deviation of the latency (ms).")
@@ -69,13 +78,44 @@ class SandboxConfig(BaseSettings):
     )
     download_link_ttl: float = Field(default=300.0, gt=0, description="download_link URLs work for (s).")
     persist_path: str | None = Field(default=None, description="SQLite file keeping state across restarts.")
+    max_document_bytes: int = Field(
+        default=DEFAULT_MAX_DOCUMENT_BYTES,
+        gt=0,
+        description="Largest document accepted (base64, multipart or fetched from a URL), in bytes.",
+    )
+    max_body_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        description="Largest request body (413 beyond); default: room for the largest document as base64.",
+    )
+    allow_private_urls: bool | None = Field(
+        default=None,
+        description=(
+            "Whether documents may be fetched from loopback, private and link-local hosts; default: only "
+            "when the sandbox listens on loopback."
+        ),
+    )
+    url_fetch_timeout: float = Field(
+        default=30.0, gt=0, description="Deadline of a whole document download from a URL (s)."
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return [key.strip() for key in value.split(",") if key.strip()]
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            # A blank key would count as "keys configured" while accepting nothing a client can send.
+            stripped = (key.strip() if isinstance(key, str) else key for key in value)
+            return [key for key in stripped if key != ""]
         return value
+
+    @property
+    def body_limit(self) -> int:
+        """The request body limit in force: ``max_body_bytes``, or room for a base64 document in JSON."""
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        return int(self.max_document_bytes * 1.4) + 64 * 1024
 
     @classmethod
     def from_flags(cls, **flags: Any) -> SandboxConfig:

@@ -1,4 +1,8 @@
-"""Running the sandbox: ``serve`` for the CLI, ``SandboxServer`` (a background thread) for tests and demos."""
+"""Running the sandbox: ``serve`` for the CLI, ``SandboxServer`` (a background thread) for tests and demos.
+
+Both refuse to listen beyond loopback without API keys (``hardening.check_exposure``), and tell the app
+which interface it serves so that URL uploads from private hosts are allowed on loopback only by default.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,13 @@ import uvicorn
 
 from .app import create_app
 from .config import SandboxConfig
+from .hardening import check_exposure
 
 
 def _uvicorn_config(config: SandboxConfig, host: str, port: int, log_level: str) -> uvicorn.Config:
     # h11 explicitly: the drop faults close the connection through its transport (see faults.py).
     return uvicorn.Config(
-        create_app(config),
+        create_app(config, host=host),
         host=host,
         port=port,
         log_level=log_level,
@@ -33,11 +38,18 @@ def _uvicorn_config(config: SandboxConfig, host: str, port: int, log_level: str)
 def serve(
     config: SandboxConfig, host: str = "127.0.0.1", port: int = 4010, log_level: str = "warning"
 ) -> None:
-    """Serve the sandbox until Ctrl-C; prints the base URL to point ``TELNYX_BASE_URL`` at."""
+    """Serve the sandbox until Ctrl-C; prints the base URL to point ``TELNYX_BASE_URL`` at.
+
+    Raises ``ExposureError`` (a ``ValueError``) before binding when ``host`` is not loopback and no API key
+    is configured.
+    """
+    check_exposure(config, host)
     server = uvicorn.Server(_uvicorn_config(config, host, port, log_level))
     shown = f"[{host}]" if ":" in host else host
+    keys = "its API keys only" if config.api_keys else "any API key"
     print(
-        f"Telnyx compliance sandbox on http://{shown}:{port}/v2 (seed {config.seed}); Ctrl-C stops it.",
+        f"Telnyx compliance sandbox on http://{shown}:{port}/v2 (seed {config.seed}, {keys}); "
+        "Ctrl-C stops it.",
         flush=True,
     )
     # uvicorn handles SIGINT itself; the suppress covers a second Ctrl-C during shutdown.
@@ -53,7 +65,10 @@ def _free_port(host: str) -> int:
 
 
 class SandboxServer:
-    """A sandbox on a free port in a background thread: ``with SandboxServer(config) as sandbox: ...``."""
+    """A sandbox on a free port in a background thread: ``with SandboxServer(config) as sandbox: ...``.
+
+    Its helpers (``stats``, ``configure``, ``reset``...) send ``api_key`` when keys are configured.
+    """
 
     def __init__(
         self,
@@ -63,6 +78,7 @@ class SandboxServer:
         startup_timeout: float = 15.0,
     ) -> None:
         self.config = config or SandboxConfig()
+        check_exposure(self.config, host)
         self.host = host
         self.port = port or _free_port(host)
         self.startup_timeout = startup_timeout
@@ -79,6 +95,16 @@ class SandboxServer:
         """What a Telnyx client takes as ``base_url``."""
         return f"{self.root_url}/v2"
 
+    @property
+    def api_key(self) -> str | None:
+        """The first configured key (what the helpers send), or None when any key is accepted."""
+        return self.config.api_keys[0] if self.config.api_keys else None
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization`` for ``/v2`` and the admin routes: the first configured key, else any key."""
+        return {"Authorization": f"Bearer {self.api_key or 'sandbox'}"}
+
     def start(self) -> SandboxServer:
         server = uvicorn.Server(_uvicorn_config(self.config, self.host, self.port, "error"))
         self._server = server
@@ -94,7 +120,7 @@ class SandboxServer:
                     f"The sandbox did not start on {self.root_url} within {self.startup_timeout}s."
                 )
             time.sleep(0.01)
-        self._http = httpx.Client(base_url=self.root_url, timeout=10)
+        self._http = httpx.Client(base_url=self.root_url, timeout=10, headers=self.auth_headers)
         return self
 
     def stop(self) -> None:

@@ -55,6 +55,8 @@ KINDS = (
 #: The user every sandbox resource belongs to.
 SANDBOX_USER_ID = stable_id("sandbox-user")
 GROUP_STATUSES = ("approved", "unapproved", "pending-approval", "declined", "expired")
+#: One bulk request orders at most this many user bundles (the contract sets no bound; each is a record).
+MAX_USER_BUNDLES_PER_REQUEST = 1000
 
 
 def iso(timestamp: float) -> str:
@@ -122,12 +124,16 @@ class Store:
         self.lock = threading.RLock()
         #: Called (under the lock) after every change, e.g. to persist; set by the persistence layer.
         self.on_change: Callable[[Store], None] | None = None
+        #: Cancellations so far, and the active numbers as of (number count, cancellations).
+        self._cancellations = 0
+        self._active_cache: tuple[tuple[int, int], frozenset[str]] | None = None
         self._init_state()
 
     def _init_state(self) -> None:
         self._rng = random.Random(self.config.seed)
         self._clock_offset = 0.0
         self.tables: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
+        self._active_cache = None
         self.blobs: dict[str, bytes] = {}
         self.download_tokens: dict[str, Record] = {}
         self.verifications: dict[str, Record] = {}
@@ -738,6 +744,19 @@ class Store:
             )
         return group
 
+    def _active_numbers(self) -> frozenset[str]:
+        """Phone numbers ordered and not cancelled. Rebuilt only after orders were added (a bulk run adds
+        one order per row) or cancelled (a cancellation changes the sub-number order, not the numbers)."""
+        table = self.tables["number_order_phone_numbers"]
+        key = (len(table), self._cancellations)
+        cached = self._active_cache
+        if cached is None or cached[0] != key:
+            cached = self._active_cache = (
+                key,
+                frozenset(n["phone_number"] for n in table.values() if not self._number_cancelled(n)),
+            )
+        return cached[1]
+
     @_writes
     def create_number_order(self, fields: dict[str, Any]) -> Record:
         entries = fields.get("phone_numbers") or []
@@ -745,11 +764,7 @@ class Store:
             raise error(422, "phone_numbers must list at least one phone number.", pointer="/phone_numbers")
         problems: list[ErrorItem] = []
         infos = []
-        active = {
-            n["phone_number"]
-            for n in self.tables["number_order_phone_numbers"].values()
-            if not self._number_cancelled(n)
-        }
+        active = self._active_numbers()
         seen: set[str] = set()
         for index, entry in enumerate(entries):
             pointer = f"/phone_numbers/{index}"
@@ -1083,6 +1098,7 @@ class Store:
                 title="Sub number order not cancellable",
             )
         sub["_cancelled"] = True
+        self._cancellations += 1
         self._stamp(sub)
         return self._render_sub(sub)
 
@@ -1184,6 +1200,13 @@ class Store:
                 )
             if int(item["quantity"]) < 1:
                 problems.append(ErrorItem("quantity must be at least 1.", pointer=f"/items/{index}/quantity"))
+        if not problems and sum(int(item["quantity"]) for item in items) > MAX_USER_BUNDLES_PER_REQUEST:
+            problems.append(
+                ErrorItem(
+                    f"The sandbox creates at most {MAX_USER_BUNDLES_PER_REQUEST} user bundles per request.",
+                    pointer="/items",
+                )
+            )
         if problems:
             raise SandboxError(422, problems)
         created = []
@@ -1310,7 +1333,9 @@ class Store:
                 pointer="/verification_code",
                 title="Verification code expired",
             )
-        if not hmac.compare_digest(pending["code"], code):
+        # Bytes: compare_digest refuses str holding anything but ASCII (a TypeError, so a 500, for "é").
+        given = code.encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(str(pending["code"]).encode(), given):
             raise error(
                 400,
                 "The verification code is not correct.",
@@ -1401,4 +1426,10 @@ def _normal_time(value: Any, operator: str) -> str:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        # In UTC it falls before year 1 or after 9999 (e.g. 0001-01-01T00:00+00:01): the ends of the range
+        # compare the same way with every stored timestamp.
+        parsed = (datetime.min if parsed.year == 1 else datetime.max).replace(tzinfo=UTC)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
