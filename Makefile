@@ -53,7 +53,9 @@ chaos: install  ## the fault suite at 1,000 rows
 sandbox: install  ## serve the sandbox on http://127.0.0.1:4010/v2
 	$(BIN)/compliance sandbox
 
-deploy: install  ## apply deployments/prefect.yaml to the server in PREFECT_API_URL (entrypoints relative to the repo root)
+deploy: install  ## apply deployments/prefect.yaml to the server in PREFECT_API_URL (creates compliance-pool when missing)
+	$(BIN)/prefect work-pool inspect compliance-pool >/dev/null 2>&1 || \
+		$(BIN)/prefect work-pool create compliance-pool --type process
 	$(BIN)/prefect --no-prompt deploy --all --prefect-file deployments/prefect.yaml
 
 format: install

@@ -44,6 +44,11 @@ class TelnyxSettings(BaseSettings):
 
     api_key: SecretStr | None = Field(default=None, description="Telnyx API v2 key (Bearer).")
     base_url: str = Field(default=DEFAULT_BASE_URL, description="Telnyx API base URL, with /v2.")
+    allow_insecure_http: bool = Field(
+        default=False,
+        description="Allow a plain http:// base URL to a host other than this machine (a test server on a "
+        "private network); the key then crosses the network in clear.",
+    )
     timeout: float = Field(default=30.0, gt=0, description="Per-request timeout in seconds.")
     max_retries: int = Field(default=6, ge=0, description="Retries per request after the first attempt.")
     retry_max_wait: float = Field(default=30.0, gt=0, description="Cap on one wait between retries (s).")
@@ -87,6 +92,7 @@ class TelnyxSettings(BaseSettings):
             retry_max_wait=self.retry_max_wait,
             retry_total_timeout=self.retry_total_timeout,
             rate_limiter=rate_limiter,
+            allow_insecure_http=self.allow_insecure_http,
         )
 
 
@@ -112,4 +118,9 @@ class PipelineSettings(BaseSettings):
         description="Document paths in a CSV must resolve inside this folder (default: the CSV's).",
     )
     max_document_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    input_root: str | None = Field(
+        default=None,
+        description="Runs of a deployment read CSVs and write results only inside this folder (default: the "
+        "worker's working folder). The command line, run by the user, is not confined.",
+    )
     reference_prefix: str = Field(default="tc", description="Prefix of every customer_reference we create.")

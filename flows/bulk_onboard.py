@@ -32,7 +32,7 @@ from tasks.bulk import PrefectRateLimiter, ProgressArtifact, publish_bulk_report
 from telnyx_compliance import RateLimiter
 from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
 from telnyx_compliance.onboarding.csv_io import CSVFormatError
-from telnyx_compliance.onboarding.csv_source import CSVSourceError, is_url, materialise_csv
+from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_input, is_url, materialise_csv
 from telnyx_compliance.onboarding.results_csv import ResultRow
 
 
@@ -72,6 +72,7 @@ async def bulk_onboard(
     logger = get_run_logger()
     pipeline = pipeline_settings()
     try:
+        csv_path, out, only_failed = _confined_for_deployment(pipeline, csv_path, out, only_failed)
         source = materialise_csv(csv_path, Path(pipeline.documents_base_dir or "."))
     except CSVSourceError as error:
         logger.error("%s", error)
@@ -121,6 +122,27 @@ async def bulk_onboard(
     if summary.exit_code != 0:
         return Failed(message=message, data=summary)
     return Completed(message=message, data=summary)
+
+
+def _confined_for_deployment(
+    pipeline: PipelineSettings, csv_path: str, out: str | None, only_failed: str | None
+) -> tuple[str, str | None, str | None]:
+    """In a deployment's run (started from the UI, an API call or a schedule), the local files named by the
+    parameters must lie inside the input root (``COMPLIANCE_INPUT_ROOT``, default the worker's working
+    folder): whoever can start a run must not read or overwrite the worker's other files. Runs of the
+    command line, started by the user at their own prompt, are not confined."""
+    from prefect.runtime import deployment
+
+    if deployment.id is None:
+        return csv_path, out, only_failed
+    root = Path(pipeline.input_root) if pipeline.input_root else Path.cwd()
+    if not is_url(csv_path):
+        csv_path = str(confine_input(csv_path, root))
+    if out is not None:
+        out = str(confine_input(out, root, what="out"))
+    if only_failed is not None:
+        only_failed = str(confine_input(only_failed, root, what="only_failed"))
+    return csv_path, out, only_failed
 
 
 class _OfThisRun(logging.Filter):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import email.utils
 import enum
 import functools
+import ipaddress
 import json
 import logging
 import math
@@ -35,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import phonenumbers
@@ -57,6 +58,7 @@ from ._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from ._netguard import redact_url
 
 if TYPE_CHECKING:
     from ._rate_limit import RateLimiter, Reservation
@@ -413,6 +415,35 @@ def backoff_wait(attempt: int, *, cap: float) -> float:
 
 
 # ------------------------------------------------------------------------------------- shared client
+class InsecureTransportError(ValueError):
+    """The base URL would send the API key in clear text over the network."""
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and loopback addresses: a key sent there never leaves the machine."""
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(base_url: str, *, allow_insecure_http: bool = False) -> None:
+    """Refuse a base URL that is not http(s), or plain ``http://`` to a host other than this machine (the
+    key would cross the network in clear) unless ``allow_insecure_http`` says so on purpose."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {redact_url(base_url)}")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not allow_insecure_http:
+        raise InsecureTransportError(
+            f"refusing to send the API key over plain http to {parts.hostname}: use https://, or set "
+            "TELNYX_ALLOW_INSECURE_HTTP=1 for a test server on a private network"
+        )
+
+
 class BaseTelnyx:
     """Configuration and pure helpers common to ``AsyncTelnyx`` and ``Telnyx``."""
 
@@ -426,6 +457,7 @@ class BaseTelnyx:
         retry_max_wait: float,
         retry_total_timeout: float,
         rate_limiter: RateLimiter | None,
+        allow_insecure_http: bool = False,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
         if not key:
@@ -436,6 +468,7 @@ class BaseTelnyx:
             raise ValueError("max_retries must be >= 0")
         self._api_key = SecretStr(key)
         self.base_url = (base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        check_transport(self.base_url, allow_insecure_http=allow_insecure_http)
         self.timeout = timeout
         self.max_retries = max_retries
         self.retry_max_wait = retry_max_wait

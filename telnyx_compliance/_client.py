@@ -56,6 +56,7 @@ class AsyncTelnyx(BaseTelnyx):
         retry_total_timeout: float = 120.0,
         rate_limiter: RateLimiter | None = None,
         http_client: httpx.AsyncClient | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         super().__init__(
             api_key,
@@ -65,6 +66,7 @@ class AsyncTelnyx(BaseTelnyx):
             retry_max_wait=retry_max_wait,
             retry_total_timeout=retry_total_timeout,
             rate_limiter=rate_limiter,
+            allow_insecure_http=allow_insecure_http,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(

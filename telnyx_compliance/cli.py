@@ -84,48 +84,86 @@ def sandbox(
     ] = None,
     persist: Annotated[Path | None, typer.Option(help="SQLite file keeping state across restarts.")] = None,
     api_key: Annotated[
-        list[str] | None, typer.Option(help="Accepted API key (repeatable; default: any non-empty key).")
+        list[str] | None,
+        typer.Option(
+            help="Accepted API key, on /v2 and the /_sandbox admin routes (repeatable; default: any "
+            "non-empty key on loopback). Required when --host is not loopback."
+        ),
+    ] = None,
+    allow_private_urls: Annotated[
+        bool | None,
+        typer.Option(
+            "--allow-private-urls/--refuse-private-urls",
+            help="Fetch documents given as a URL from loopback/private/link-local hosts "
+            "(default: only when listening on loopback).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Serve the stateful local Telnyx compliance API (Ctrl-C stops it). Flags override SANDBOX_* env vars."""
-    from telnyx_compliance.sandbox import SandboxConfig, serve
+    from pydantic import ValidationError
 
-    config = SandboxConfig.from_flags(
-        seed=seed,
-        latency_ms=latency_ms,
-        latency_jitter_ms=latency_jitter_ms,
-        rate_limit=rate_limit,
-        throttle_rate=throttle_rate,
-        error_rate=error_rate,
-        drop_rate=drop_rate,
-        lost_response_rate=lost_response_rate,
-        approve_after=approve_after,
-        document_ttl=document_ttl,
-        persist_path=str(persist) if persist else None,
-        api_keys=api_key or None,
-    )
+    from telnyx_compliance.sandbox import SandboxConfig, serve
+    from telnyx_compliance.sandbox.hardening import ExposureError, check_exposure
+
+    try:
+        config = SandboxConfig.from_flags(
+            seed=seed,
+            latency_ms=latency_ms,
+            latency_jitter_ms=latency_jitter_ms,
+            rate_limit=rate_limit,
+            throttle_rate=throttle_rate,
+            error_rate=error_rate,
+            drop_rate=drop_rate,
+            lost_response_rate=lost_response_rate,
+            approve_after=approve_after,
+            document_ttl=document_ttl,
+            persist_path=str(persist) if persist else None,
+            api_keys=api_key or None,
+            allow_private_urls=allow_private_urls,
+        )
+        check_exposure(config, host)  # before binding: beyond loopback, an API key is required
+    except ValidationError as exc:
+        raise _fail(" ".join(str(exc).split())) from None
+    except ExposureError as exc:
+        raise _fail(str(exc)) from None
     serve(config, host=host, port=port)
 
 
 @app.command("onboard-one")
 def onboard_one(
     request_file: Annotated[
-        Path, typer.Argument(help="JSON file holding one OnboardingRequest.", exists=True)
+        Path, typer.Argument(help="JSON file holding one OnboardingRequest.", exists=True, dir_okay=False)
     ],
 ) -> None:
-    """Onboard one customer through the onboard_customer flow and print the result as JSON."""
+    """Onboard one customer through the onboard_customer flow and print the result as JSON.
+
+    Document paths in the request are relative to the request file's folder and must lie inside it (or
+    inside COMPLIANCE_DOCUMENTS_BASE_DIR when set).
+    """
     from pydantic import ValidationError
 
+    from configs.settings import PipelineSettings
+    from telnyx_compliance._text import excerpt
     from telnyx_compliance.onboarding.request import OnboardingRequest
 
+    if request_file.name.startswith("."):
+        raise _fail(f"{request_file}: hidden files are not read as requests")
     try:
         request = OnboardingRequest.model_validate_json(request_file.read_bytes())
     except ValidationError as exc:
-        raise _fail(f"{request_file}: {exc}") from None
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or 'request'}: {excerpt(error['msg'], 160)}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        raise _fail(f"{request_file}: not a valid onboarding request: {problems}") from None
     settings = _settings()
+    pipeline = PipelineSettings()
+    if pipeline.documents_base_dir is None:
+        pipeline = pipeline.model_copy(update={"documents_base_dir": str(request_file.resolve().parent)})
     from flows.onboard_customer import run_onboard_one
 
-    result = run_onboard_one(request, settings)  # type: ignore[arg-type]
+    result = run_onboard_one(request, settings, pipeline)  # type: ignore[arg-type]
     typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     if result.status != "completed":
         raise typer.Exit(1)

@@ -31,6 +31,23 @@ from telnyx_compliance.onboarding.fake import minimal_pdf, minimal_png  # noqa: 
 from telnyx_compliance.onboarding.request import OnboardingRequest  # noqa: E402
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 
+#: Environment variables of this project that a developer's shell (or a .env) might set; no test sees them.
+_OWN_PREFIXES = ("TELNYX_", "COMPLIANCE_", "SANDBOX_")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path) -> Iterator[Path]:
+    """Every test runs in its own temporary folder, with none of the developer's TELNYX_*, COMPLIANCE_* or
+    SANDBOX_* settings: a real API key in the shell can never reach a test, and no test writes into the
+    checkout. Tests that need the project files use absolute paths. (Its own patcher: a test's
+    ``monkeypatch.undo()`` does not undo this.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(_OWN_PREFIXES):
+                patch.delenv(name)
+        patch.chdir(tmp_path)
+        yield tmp_path
+
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:

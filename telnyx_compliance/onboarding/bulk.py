@@ -53,6 +53,7 @@ from typing import Literal
 from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
+from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.onboarding.approvals import ApprovalWatcher
 from telnyx_compliance.onboarding.csv_io import ParsedRow, count_rows, iter_rows
 from telnyx_compliance.onboarding.known import KnownResources, MarketKey
@@ -172,7 +173,7 @@ class BulkSummary:
 
 
 def _markdown_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escape_markdown(text)
 
 
 def _markdown_code(text: str) -> str:
@@ -348,6 +349,7 @@ class BulkRunner:
         lookups: KnownResources | None = None,
         transient_retries: int | None = None,
         transient_pause: float | None = None,
+        documents_root: Path | None = None,
     ) -> None:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -364,6 +366,8 @@ class BulkRunner:
         self.mapping = mapping
         self.on_row = on_row
         self.max_concurrency = max_concurrency
+        #: Where the rows' documents must lie (the CSV reader confined them there already).
+        self.documents_root = documents_root
         self.watcher = ApprovalWatcher(
             client,
             min_interval=settings.approval_poll_interval,
@@ -372,7 +376,7 @@ class BulkRunner:
         self._slots = _Slots(self.concurrency)
         self._chains: dict[OnboardingKey, asyncio.Future[None]] = {}
         self._markets: dict[MarketKey, asyncio.Future[None]] = {}
-        self._keys: set[OnboardingKey] = set()
+        self._keys: set[str] = set()  # slugs: a few dozen bytes per onboarding
         self._snapshot: Awaitable[KnownResources | None] | None = None
         self._submitting = 0
         self._feeding = True
@@ -491,7 +495,7 @@ class BulkRunner:
                 self._record(line)
             if action == "run":
                 assert row.request is not None
-                self._keys.add(row.request.key)
+                self._keys.add(row.request.key.slug())
                 self.summary.groups = len(self._keys)
                 runnable.append(row)
         return runnable
@@ -560,8 +564,8 @@ class BulkRunner:
         group = submission.group
         if group is not None:
             group = await self.watcher.wait(group)
-            if self.known is not None and group.customer_reference:
-                self.known.groups[group.customer_reference] = group
+            if self.known is not None:
+                self.known.remember_group(group)
             await submission.log("approval", "unchanged", group.id, group.status or "")
         return await self._finish(row, submission, group)
 
@@ -577,6 +581,7 @@ class BulkRunner:
                 settings=self.settings,
                 known=self.known,
                 lookups=self.lookups,
+                documents_root=self.documents_root,
             )
 
         return await self._with_transient_retries(row, attempt)
@@ -719,7 +724,11 @@ class BulkRun:
         )
         if self.only_failed is not None and not selection.only_failed:
             raise ValueError(f"{self.only_failed}: no results in it to select failed rows from")
-        base_dir = Path(self.settings.documents_base_dir) if self.settings.documents_base_dir else None
+        base_dir = (
+            Path(self.settings.documents_base_dir)
+            if self.settings.documents_base_dir
+            else self.csv_path.parent
+        )
         try:
             # A file unusable as a whole stops here, before anything is sent.
             self.rows_total = await asyncio.to_thread(count_rows, self.csv_path)
@@ -737,6 +746,7 @@ class BulkRun:
                 mapping=self.mapping,
                 max_concurrency=self.max_concurrency,
                 on_row=self.on_row,
+                documents_root=base_dir,
             )
             await self.runner.run(
                 iter_rows(

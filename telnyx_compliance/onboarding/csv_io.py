@@ -72,8 +72,15 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from telnyx_compliance._text import MAX_EXCERPT, excerpt
+from telnyx_compliance.onboarding.confine import ConfinementError, confine
 from telnyx_compliance.onboarding.plan import ALLOWED_DOCUMENT_TYPES, sniff_content_type
-from telnyx_compliance.onboarding.request import _REQUIREMENT_KEY, OnboardingKey, OnboardingRequest
+from telnyx_compliance.onboarding.request import (
+    _REQUIREMENT_KEY,
+    MAX_VALUE_LENGTH,
+    OnboardingKey,
+    OnboardingRequest,
+)
 
 ENCODING: Final = "utf-8-sig"
 REQUIRED_COLUMNS: Final = ("customer_reference", "country_code")
@@ -101,7 +108,9 @@ _LIST_SEPARATORS = re.compile(r"[\s;,]+")
 _NUMBER_SEPARATORS = re.compile(r"\s*[;,\n]\s*|\s+(?=\+)")
 _CANDIDATE_DELIMITERS: Final = (";", "\t", "|")
 #: Cell values quoted in error messages are cut here (a 1 MB cell must not make a 1 MB error).
-_MAX_QUOTED = 80
+_MAX_QUOTED = MAX_EXCERPT
+#: Bytes looked at to tell a CSV text file from anything else.
+_SNIFF_BYTES = 64 * 1024
 _MAX_REASON = 300
 
 
@@ -158,8 +167,7 @@ class CsvLayout:
 
 
 def _quote(value: str) -> str:
-    text = value if len(value) <= _MAX_QUOTED else value[:_MAX_QUOTED] + "…"
-    return repr(text)
+    return repr(excerpt(value, _MAX_QUOTED))
 
 
 def _column_problem(column: str) -> str | None:
@@ -171,12 +179,45 @@ def _column_problem(column: str) -> str | None:
             key = column[len(prefix) :]
             if _REQUIREMENT_KEY.match(key):
                 return None
-            return f"{column!r} (the requirement key after {prefix!r} must be snake_case: a-z, 0-9, _)"
-    return repr(column)
+            return f"{_quote(column)} (the requirement key after {prefix!r} must be snake_case: a-z, 0-9, _)"
+    return _quote(column)
+
+
+def check_csv_file(csv_path: Path) -> None:
+    """Refuse, before parsing, what is not meant as an onboarding CSV: hidden files (``.env``,
+    ``.netrc``) and files that are not text (NUL bytes or not UTF-8 in the first 64 KiB). Nothing of the
+    file's content is quoted."""
+    if csv_path.name.startswith("."):
+        raise CSVFormatError(f"{csv_path}: hidden files (names starting with '.') are not read as CSV")
+    try:
+        with csv_path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise CSVFormatError(f"{csv_path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CSVFormatError(
+            f"{csv_path}: not UTF-8 text (it is UTF-16): save it as 'CSV UTF-8 (comma delimited)'"
+        )
+    first_line = head.split(b"\n", 1)[0]
+    if b"\x00" in first_line or head.count(b"\x00") * 10 > len(head):
+        # A NUL in a data cell is that row's problem; in the header, or everywhere, the file is not text.
+        raise CSVFormatError(f"{csv_path}: not a CSV text file (it holds binary data)")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not merely a character cut by the 64 KiB boundary
+            raise CSVFormatError(
+                f"{csv_path}: not UTF-8 text (byte {exc.start}): save it as 'CSV UTF-8 (comma delimited)'"
+            ) from None
 
 
 def read_layout(csv_path: Path) -> CsvLayout:
-    """Read and check the header; raise :class:`CSVFormatError` naming every problem with it."""
+    """Read and check the header; raise :class:`CSVFormatError` naming every problem with it.
+
+    Column names are quoted only when the header is recognisably an onboarding CSV's (it has the required
+    columns): the first line of any other file is not echoed, whatever it holds.
+    """
+    check_csv_file(csv_path)
     comment_lines = 0
     try:
         with csv_path.open(encoding=ENCODING, newline="") as handle:
@@ -206,10 +247,16 @@ def read_layout(csv_path: Path) -> CsvLayout:
                 f"{csv_path}: the header (row {header_row}) is separated by {name}, not commas: "
                 "save the file as comma-separated CSV"
             )
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    if len(missing) == len(REQUIRED_COLUMNS):
+        raise CSVFormatError(
+            f"{csv_path}: row {header_row} is not the header of an onboarding CSV: expected columns "
+            f"{', '.join(REQUIRED_COLUMNS)} (see `compliance template`); its content is not shown"
+        )
     problems: list[str] = []
     duplicates = sorted({column for column in columns if columns.count(column) > 1})
     if duplicates:
-        problems.append(f"duplicate columns {', '.join(map(repr, duplicates))}")
+        problems.append(f"duplicate columns {', '.join(map(_quote, duplicates))}")
     if "" in columns:
         problems.append(f"column {columns.index('') + 1} has no name")
     unknown = [problem for column in columns if column and (problem := _column_problem(column))]
@@ -218,7 +265,6 @@ def read_layout(csv_path: Path) -> CsvLayout:
             f"unknown columns {', '.join(unknown)}: expected {', '.join(FIXED_COLUMNS)}, "
             f"{DOCUMENT_PREFIX}<requirement key> or {VALUE_PREFIX}<requirement key>"
         )
-    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if missing:
         problems.append(f"missing required columns {', '.join(missing)}")
     if problems:
@@ -254,15 +300,10 @@ class DocumentChecker:
         return cached
 
     def _check(self, cell: str) -> Path | str:
-        if "\x00" in cell:
-            return "the path contains a NUL character"
-        if "://" in cell:
-            return f"expected a file path, got a URL {_quote(cell)}: download the document first"
-        raw = Path(cell)
-        # resolve() follows symlinks, so a link pointing outside is judged by its target.
-        resolved = (raw if raw.is_absolute() else self.base_dir / raw).resolve()
-        if not resolved.is_relative_to(self.base_dir):
-            return f"{_quote(cell)} resolves outside the documents folder {self.base_dir}: refused"
+        try:
+            resolved = confine(self.base_dir, cell)
+        except ConfinementError as error:
+            return f"{_quote(cell)}: {error}"
         try:
             info = resolved.stat()
         except FileNotFoundError:
@@ -359,9 +400,17 @@ class RowValidator:
             else:
                 documents[key] = checked
         payload["documents"] = documents
-        payload["values"] = {
-            key: cells[VALUE_PREFIX + key] for key in self.layout.value_keys if cells.get(VALUE_PREFIX + key)
-        }
+        values: dict[str, str] = {}
+        for key in self.layout.value_keys:
+            cell = cells.get(VALUE_PREFIX + key, "")
+            if len(cell) > MAX_VALUE_LENGTH:
+                error(
+                    VALUE_PREFIX + key,
+                    f"{len(cell):,} characters; at most {MAX_VALUE_LENGTH:,} are accepted",
+                )
+            elif cell:
+                values[key] = cell
+        payload["values"] = values
 
         request: OnboardingRequest | None = None
         try:

@@ -16,3 +16,7 @@ class DocumentIntegrityError(OnboardingError):
 
 
 __all__ = ["DocumentIntegrityError", "OnboardingError", "UnknownMarketError"]
+
+
+class DocumentChangedError(OnboardingError):
+    """A document's file changed (size or content) between planning and upload; nothing was sent."""

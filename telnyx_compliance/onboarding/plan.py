@@ -12,14 +12,18 @@ prose a reviewer judges, so they are not checked here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mimetypes
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import regex
 from pydantic import BaseModel, ConfigDict
 
+from telnyx_compliance._text import excerpt
+from telnyx_compliance.onboarding.confine import ConfinementError, confine
+from telnyx_compliance.onboarding.errors import DocumentChangedError
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.references import (
     DEFAULT_PREFIX,
@@ -36,6 +40,12 @@ ALLOWED_DOCUMENT_TYPES: frozenset[str] = frozenset(
     {"application/pdf", "image/jpeg", "image/png", "image/tiff"}
 )
 DEFAULT_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+#: Longest time one value is matched against an API-supplied pattern (s).
+REGEX_TIMEOUT = 0.1
+#: Longer API-supplied patterns are not applied (left to the reviewer).
+MAX_PATTERN_LENGTH = 2000
+#: Characters of a refused value (or document path) quoted in a problem.
+_MAX_GOT = 120
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "application/pdf"),
@@ -172,8 +182,14 @@ def build_plan(
     *,
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
     reference_prefix: str = DEFAULT_PREFIX,
+    documents_root: Path | None = None,
 ) -> OnboardingPlan:
-    """Map every requirement to its value and check it; raise :class:`PlanError` listing all problems."""
+    """Map every requirement to its value and check it; raise :class:`PlanError` listing all problems.
+
+    ``documents_root``: document paths must lie inside it (relative ones are taken relative to it), see
+    :mod:`~telnyx_compliance.onboarding.confine`. ``None`` checks the paths as given, unconfined: for
+    callers that confined them already.
+    """
     mapping = mapping or RequirementMapping.load()
     key = request.key
     items: list[PlanItem] = []
@@ -214,16 +230,22 @@ def build_plan(
             if path is None:
                 problem(expected, None)
                 continue
+            if documents_root is not None:
+                try:
+                    path = confine(documents_root, path)
+                except ConfinementError as error:
+                    problem(expected, f"{excerpt(str(request.documents[item_key]), _MAX_GOT)} ({error})")
+                    continue
             reason = _document_problem(path, max_document_bytes)
             if reason is not None:
-                problem(expected, f"{path} ({reason})")
+                problem(expected, f"{excerpt(str(path), _MAX_GOT)} ({reason})")
                 continue
             resolved = path.resolve()
             if resolved not in hashes:
                 hashes[resolved] = _hash_and_sniff(resolved)
             sha256, size, content_type = hashes[resolved]
             if content_type not in ALLOWED_DOCUMENT_TYPES:
-                problem(expected, f"{path} ({content_type})")
+                problem(expected, f"{excerpt(str(path), _MAX_GOT)} ({content_type})")
                 continue
             items.append(
                 PlanItem(
@@ -247,7 +269,7 @@ def build_plan(
                 continue
             checked = check_text(value, criteria)
             if isinstance(checked, TextProblem):
-                problem(checked.expected, value)
+                problem(checked.expected, excerpt(value, _MAX_GOT))
                 continue
             items.append(PlanItem(requirement=requirement, key=item_key, text=checked))
 
@@ -310,8 +332,17 @@ def check_text(value: str, criteria: AcceptanceCriteria) -> str | TextProblem:
             )
     if criteria.regex:
         pattern = _compile(criteria.regex, case_sensitive)
-        if pattern is not None and pattern.fullmatch(value) is None:
-            broken.append(f"a value matching {criteria.regex}")
+        if pattern is not None:
+            try:
+                matched = pattern.fullmatch(value, timeout=REGEX_TIMEOUT) is not None
+            except TimeoutError:
+                broken.append(
+                    f"a value matching {excerpt(criteria.regex, 120)} (the pattern did not decide within "
+                    f"{REGEX_TIMEOUT} s: give a shorter or simpler value)"
+                )
+            else:
+                if not matched:
+                    broken.append(f"a value matching {excerpt(criteria.regex, 120)}")
     if broken:
         return TextProblem(expected="; ".join(broken))
     return value
@@ -333,11 +364,17 @@ def describe_criteria(criteria: AcceptanceCriteria, example: str = "") -> str:
     return "a value" + (f" ({'; '.join(parts)})" if parts else "")
 
 
-def _compile(regex: str, case_sensitive: bool) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=256)
+def _compile(pattern: str, case_sensitive: bool) -> regex.Pattern[str] | None:
+    """The API's pattern compiled, or None (left to the reviewer) when it is too long or not one Python's
+    ``regex`` understands. Patterns come from Telnyx, so they are matched with a time bound
+    (:data:`REGEX_TIMEOUT`): a pattern that backtracks catastrophically cannot stall a run."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return None
     try:
-        return re.compile(regex, 0 if case_sensitive else re.IGNORECASE)
-    except re.error:
-        return None  # not a pattern Python understands: leave it to the reviewer
+        return regex.compile(pattern, 0 if case_sensitive else regex.IGNORECASE)
+    except (regex.error, ValueError, OverflowError, RecursionError):
+        return None
 
 
 def _document_problem(path: Path, max_bytes: int) -> str | None:
@@ -351,6 +388,25 @@ def _document_problem(path: Path, max_bytes: int) -> str | None:
     if size > max_bytes:
         return f"{_size_text(size)}, larger than {_size_text(max_bytes)}"
     return None
+
+
+def read_planned_document(document: PlannedDocument) -> bytes:
+    """The bytes of a planned document, read again at upload time: refused (naming the document) when the
+    file grew, shrank or changed since it was planned, so the size cap and the sha256 hold for what is sent.
+    """
+    try:
+        with document.path.open("rb") as stream:
+            content = stream.read(document.size + 1)
+    except OSError as error:
+        raise DocumentChangedError(
+            f"{document.filename}: cannot be read any more ({error.strerror})"
+        ) from None
+    if len(content) != document.size or hashlib.sha256(content).hexdigest() != document.sha256:
+        raise DocumentChangedError(
+            f"{document.filename} changed since it was checked (was {_size_text(document.size)}, "
+            f"sha256 {document.sha256[:12]}…): run again to check it anew"
+        )
+    return content
 
 
 def _hash_and_sniff(path: Path) -> tuple[str, int, str]:

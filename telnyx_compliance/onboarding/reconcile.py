@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
+from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.onboarding.references import (
     DEFAULT_PREFIX,
     GROUP_SUFFIX,
@@ -284,7 +285,7 @@ async def reconcile(
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escape_markdown(text)
 
 
 def reconcile_markdown(report: ReconcileReport) -> str:

@@ -5,14 +5,13 @@ Documents are shown by filename; nothing here ever holds file bytes, download li
 
 from __future__ import annotations
 
+from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.onboarding.results import OnboardingResult
 
 
 def _cell(text: str | None) -> str:
-    """Escape a value for a markdown table cell."""
-    if not text:
-        return ""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+    """A value as literal text in a markdown table cell: a CSV value cannot add links, images or HTML."""
+    return escape_markdown(text.strip()) if text else ""
 
 
 def outcome_markdown(result: OnboardingResult) -> str:
@@ -27,7 +26,7 @@ def outcome_markdown(result: OnboardingResult) -> str:
     lines = [
         f"# Onboarding {_cell(result.customer_reference)} {title}",
         "",
-        f"- Market: {result.country_code} {result.phone_number_type} {result.action}",
+        f"- Market: {_cell(result.country_code)} {_cell(result.phone_number_type)} {_cell(result.action)}",
         f"- Requirement group: {result.requirement_group_id or '-'} ({group_status})",
     ]
     if result.address_id:
@@ -42,7 +41,7 @@ def outcome_markdown(result: OnboardingResult) -> str:
         ]
         for outcome in result.requirements:
             lines.append(
-                f"| {_cell(outcome.name)} | {outcome.kind} | {_cell(outcome.value)} | "
+                f"| {_cell(outcome.name)} | {_cell(outcome.kind)} | {_cell(outcome.value)} | "
                 f"{_cell(outcome.status) or '-'} | {_cell(outcome.reason) or '-'} |"
             )
     return "\n".join(lines) + "\n"

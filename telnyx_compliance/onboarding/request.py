@@ -17,6 +17,8 @@ ACTIONS: tuple[str, ...] = ("ordering", "porting")
 
 _CUSTOMER_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _REQUIREMENT_KEY = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+#: Longest textual value: requirement values are registration numbers, names, short statements.
+MAX_VALUE_LENGTH = 1024
 
 
 def check_country_code(value: str) -> str:
@@ -120,6 +122,17 @@ class OnboardingRequest(BaseModel):
             if not _REQUIREMENT_KEY.match(key):
                 raise ValueError(f"requirement key {key!r} must be snake_case (a-z, 0-9, _)")
         return mapping
+
+    @field_validator("values")
+    @classmethod
+    def _check_value_lengths(cls, values: dict[str, str]) -> dict[str, str]:
+        for key, value in values.items():
+            if len(value) > MAX_VALUE_LENGTH:
+                raise ValueError(
+                    f"value of {key!r} has {len(value):,} characters; "
+                    f"at most {MAX_VALUE_LENGTH:,} are accepted"
+                )
+        return values
 
     @model_validator(mode="after")
     def _check_address_country(self) -> OnboardingRequest:

@@ -14,7 +14,8 @@ finished even when rows were inserted above them). Lists are space-separated.
 * ``failed``: an error stopped the onboarding (network, API, timeout); rerunning retries it.
 
 Formula injection: a spreadsheet runs a cell starting with ``=``, ``+``, ``-``, ``@``, a tab, CR or LF as a
-formula, so such a cell is written with a leading ``'`` (which spreadsheets show as text). The one
+formula (some also after a leading NUL character, so a NUL counts too),
+so such a cell is written with a leading ``'`` (which spreadsheets show as text). The one
 exception is a cell made only of E.164 numbers (``+4930123456``, or several separated by spaces): digits
 after a ``+`` cannot call a function or reach outside the sheet, and phone numbers stay readable.
 
@@ -43,7 +44,7 @@ ROW_STATUSES: Final[tuple[RowStatus, ...]] = (
     "failed",
 )
 
-_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
 _ONLY_E164: Final = re.compile(r"\+[1-9]\d{1,14}(?: \+[1-9]\d{1,14})*")
 
 

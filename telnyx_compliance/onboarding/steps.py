@@ -24,6 +24,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -39,9 +40,22 @@ from telnyx_compliance._exceptions import (
 )
 from telnyx_compliance.models.requirement_groups import RequirementGroup
 from telnyx_compliance.onboarding.errors import DocumentIntegrityError, OnboardingError, UnknownMarketError
-from telnyx_compliance.onboarding.known import KnownDocument, KnownOrder, KnownResources
+from telnyx_compliance.onboarding.known import (
+    KnownDocument,
+    KnownGroup,
+    KnownOrder,
+    KnownResources,
+    values_digest,
+)
 from telnyx_compliance.onboarding.mapping import RequirementMapping
-from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanError, PlanItem, PlanProblem, build_plan
+from telnyx_compliance.onboarding.plan import (
+    OnboardingPlan,
+    PlanError,
+    PlanItem,
+    PlanProblem,
+    build_plan,
+    read_planned_document,
+)
 from telnyx_compliance.onboarding.request import Action, OnboardingKey, OnboardingRequest, PhoneNumberType
 from telnyx_compliance.onboarding.requirements import RequirementSpec
 from telnyx_compliance.onboarding.results import (
@@ -320,10 +334,16 @@ def plan_request(
     *,
     mapping: RequirementMapping | None = None,
     settings: PipelineSettings | None = None,
+    documents_root: Path | None = None,
 ) -> OnboardingPlan:
     """:func:`~telnyx_compliance.onboarding.plan.build_plan` with the pipeline's settings, also failing on
-    ``number_problems``: one :class:`PlanError` naming every problem."""
+    ``number_problems``: one :class:`PlanError` naming every problem.
+
+    Documents must lie inside ``documents_root``; by default ``COMPLIANCE_DOCUMENTS_BASE_DIR``, else the
+    working folder."""
     settings = settings or PipelineSettings()
+    if documents_root is None:
+        documents_root = Path(settings.documents_base_dir) if settings.documents_base_dir else Path.cwd()
     try:
         plan = build_plan(
             request,
@@ -331,6 +351,7 @@ def plan_request(
             mapping,
             max_document_bytes=settings.max_document_bytes,
             reference_prefix=settings.reference_prefix,
+            documents_root=documents_root,
         )
     except PlanError as error:
         raise PlanError(request.key, (*error.problems, *number_problems)) from None
@@ -409,8 +430,9 @@ async def ensure_documents(
                 f"document {found.id} ({planned.reference}) has sha256 {found.sha256}, "
                 f"but {planned.filename} has {planned.sha256}"
             )
+        content = await asyncio.to_thread(read_planned_document, planned)
         response = await client.documents.upload(
-            file=planned.path,
+            file=content,
             customer_reference=planned.reference,
             filename=planned.filename,
             find_existing=_document_finder(client, planned.reference, planned.sha256),
@@ -545,7 +567,14 @@ async def ensure_requirement_group(
         found = await find_requirement_group(client, plan.group_reference)
         existing = GroupSnapshot.from_api(found) if found is not None else None
     else:
-        existing = known.groups.get(plan.group_reference)
+        entry = known.groups.get(plan.group_reference)
+        if entry is not None and entry.values_digest == values_digest(values):
+            return EnsuredGroup(group=entry.snapshot(plan.group_reference, values), outcome="unchanged")
+        existing = (
+            GroupSnapshot.from_api(await client.requirement_groups.retrieve(entry.id))
+            if entry is not None
+            else None
+        )
     payload = [{"requirement_id": rid, "field_value": value} for rid, value in values.items()]
     if existing is None:
 
@@ -582,7 +611,7 @@ async def ensure_requirement_group(
 
 def _remember(known: KnownResources | None, plan: OnboardingPlan, group: GroupSnapshot) -> GroupSnapshot:
     if known is not None:
-        known.groups[plan.group_reference] = group
+        known.groups[plan.group_reference] = KnownGroup.of(group)
     return group
 
 
@@ -605,9 +634,7 @@ async def submit_requirement_group(
 
 
 def _known_group(known: KnownResources | None, group: GroupSnapshot) -> GroupSnapshot:
-    if known is not None and group.customer_reference:
-        known.groups[group.customer_reference] = group
-    return group
+    return known.remember_group(group) if known is not None else group
 
 
 async def poll_approval(
@@ -971,6 +998,7 @@ async def submit_onboarding(
     known: KnownResources | None = None,
     lookups: KnownResources | None = None,
     log: StepLog | None = None,
+    documents_root: Path | None = None,
 ) -> Submission | OnboardingResult:
     """Requirements, plan, address, documents, requirement group, submit: everything before the review.
 
@@ -986,7 +1014,14 @@ async def submit_onboarding(
             client, request, known=lookups if lookups is not None else known
         )
         await log("requirements", "unchanged", detail=f"{len(requirements)} requirement(s)")
-        plan = plan_request(request, requirements, number_problems, mapping=mapping, settings=settings)
+        plan = plan_request(
+            request,
+            requirements,
+            number_problems,
+            mapping=mapping,
+            settings=settings,
+            documents_root=documents_root,
+        )
         await log("plan", "unchanged", detail=f"{len(plan.items)} value(s)")
     except (PlanError, OnboardingError) as error:
         return OnboardingResult.failed(request.key, str(error), steps=tuple(log.events))
@@ -1082,6 +1117,7 @@ async def onboard(
     settings: PipelineSettings | None = None,
     on_step: OnStep | None = None,
     known: KnownResources | None = None,
+    documents_root: Path | None = None,
 ) -> OnboardingResult:
     """Take one request from nothing to an approved group attached to its orders; never raises for an
     outcome an operator acts on (plan problems, API errors, declines): those come back as the result.
@@ -1094,7 +1130,13 @@ async def onboard(
     settings = settings or PipelineSettings()
     log = StepLog(on_step)
     submission = await submit_onboarding(
-        client, request, mapping=mapping, settings=settings, known=known, log=log
+        client,
+        request,
+        mapping=mapping,
+        settings=settings,
+        known=known,
+        log=log,
+        documents_root=documents_root,
     )
     if isinstance(submission, OnboardingResult):
         return submission

@@ -36,11 +36,11 @@ def test_a_url_is_fetched_into_the_base_dir_and_maps_to_the_same_file_on_rerun(
     served: str, tmp_path: Path
 ) -> None:
     base = tmp_path / "work"
-    first = materialise_csv(f"{served}/customers.csv?sig=abc", base)
+    first = materialise_csv(f"{served}/customers.csv?sig=abc", base, allow_private=True)
     assert first.read_text(encoding="utf-8") == CSV_TEXT
     assert first.parent == base / ".incoming"
     assert first.name.endswith("-customers.csv")
-    again = materialise_csv(f"{served}/customers.csv?sig=abc", base)
+    again = materialise_csv(f"{served}/customers.csv?sig=abc", base, allow_private=True)
     assert again == first  # a rerun finds its results CSV next to the same file
     assert not list(first.parent.glob("*.part"))
 
@@ -48,10 +48,19 @@ def test_a_url_is_fetched_into_the_base_dir_and_maps_to_the_same_file_on_rerun(
 def test_a_missing_url_says_so_without_the_query_string(served: str, tmp_path: Path) -> None:
     base = tmp_path / "work"
     with pytest.raises(CSVSourceError) as excinfo:
-        materialise_csv(f"{served}/nope.csv?X-Amz-Signature=secret123", base)
-    assert "could not fetch the CSV (HTTP 404)" in str(excinfo.value)
+        materialise_csv(f"{served}/nope.csv?X-Amz-Signature=secret123", base, allow_private=True)
+    assert "could not fetch it (HTTP 404)" in str(excinfo.value)
     assert "secret123" not in str(excinfo.value)
     assert not list(base.rglob("*.csv*"))  # no partial download left behind
+
+
+def test_a_loopback_url_is_refused_unless_allowed(
+    served: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(CSVSourceError, match="refused, the host resolves to a private, loopback"):
+        materialise_csv(f"{served}/customers.csv", tmp_path)
+    monkeypatch.setenv("COMPLIANCE_ALLOW_PRIVATE_URLS", "1")
+    assert materialise_csv(f"{served}/customers.csv", tmp_path).read_text(encoding="utf-8") == CSV_TEXT
 
 
 def test_a_path_is_used_as_it_is_and_a_missing_one_is_a_clear_error(tmp_path: Path) -> None:

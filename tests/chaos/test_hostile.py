@@ -177,7 +177,7 @@ def proxy(sandbox: SandboxServer) -> HostileProxy:
 async def client(proxy: HostileProxy) -> AsyncIterator[AsyncTelnyx]:
     async with AsyncTelnyx(
         api_key="KEY-hostile",
-        base_url="http://hostile.test/v2",
+        base_url="https://hostile.test/v2",
         http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=proxy.app)),
         max_retries=2,
         retry_max_wait=0.2,

@@ -99,6 +99,21 @@ class PrefectStack:
             raise RuntimeError(f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
 
+    def make_deploy(self) -> str:
+        """``make deploy``, as an operator runs it on a new server: it creates the work pool it needs."""
+        done = subprocess.run(
+            ["make", "--no-print-directory", "deploy"],
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"make deploy failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
     def log(self, name: str) -> str:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace")[-6000:] if path.exists() else ""
@@ -117,8 +132,7 @@ class PrefectStack:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"prefect server did not start:\n{self.log('server')}")
             time.sleep(0.5)
-        self.run("work-pool", "create", POOL, "--type", "process")
-        self.run("deploy", "--all", "--prefect-file", "deployments/prefect.yaml", timeout=180)
+        self.make_deploy()
         self._start(
             "worker",
             "worker",

@@ -23,6 +23,7 @@ from telnyx_compliance.onboarding.steps import onboard
 from telnyx_compliance.onboarding.template import fake_rows, fetch_requirements
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 
+from .stack import REPO as REPO_ROOT
 from .stack import PrefectStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(420)]
@@ -48,6 +49,8 @@ def stack(sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> I
         "COMPLIANCE_APPROVAL_POLL_TIMEOUT": "30",
         "COMPLIANCE_APPROVAL_POLL_INTERVAL": "0.5",
         "COMPLIANCE_APPROVAL_POLL_MAX_INTERVAL": "1",
+        # The CSVs of these runs are written under pytest's temporary folder, not the project folder.
+        "COMPLIANCE_INPUT_ROOT": str(tmp_path_factory.getbasetemp()),
     }
     stack = PrefectStack(tmp_path_factory.mktemp("prefect-home"), worker_env)
     try:
@@ -135,6 +138,28 @@ async def test_bulk_onboarding_deployment_and_a_ui_retry(
     assert run.run_count >= 2
     assert set(_results(failing_csv).values()) == {"completed"}
     assert sandbox.stats()["duplicates"] == {}
+
+
+async def test_a_deployment_run_reads_nothing_outside_the_input_root(
+    prefect: PrefectClient, stack: PrefectStack, sandbox: SandboxServer
+) -> None:
+    deployment = await prefect.read_deployment_by_name("bulk_onboard/bulk-onboard")
+    assert "csv_path" not in (deployment.parameters or {})  # a Quick Run must name its CSV
+    calls = sandbox.stats()["requests"]["total"]
+    secret = REPO_ROOT / ".secret-for-e2e"
+    secret.write_text("TELNYX_API_KEY=KEYsecret0123456789\n", encoding="utf-8")
+    try:
+        for path in ("/etc/passwd", str(secret), "../../etc/hostname"):
+            run = await _run(prefect, "bulk_onboard/bulk-onboard", csv_path=path)
+            run = await _wait(prefect, run.id, stack)
+            assert run.state is not None and run.state.is_failed(), run.state
+            message = run.state.message or ""
+            assert "outside the input folder" in message, message
+            assert "root:" not in message and "KEYsecret" not in message
+    finally:
+        secret.unlink()
+    assert "KEYsecret" not in stack.log("worker")
+    assert sandbox.stats()["requests"]["total"] == calls  # nothing was sent
 
 
 async def test_verify_number_pauses_for_the_code_and_completes(

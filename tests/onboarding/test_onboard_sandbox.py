@@ -420,7 +420,8 @@ async def test_known_resources_replace_per_row_lookups(
 
     rerun_known = await KnownResources.fetch(client, prefix="tc")
     rerun = await onboard(client, second, settings=SETTINGS, known=rerun_known)
-    assert rerun.status == "completed" and rerun.number_order_id == results[1].number_order_id
+    assert rerun.status == "completed", rerun.error
+    assert rerun.number_order_id == results[1].number_order_id
     assert {event.outcome for event in rerun.steps if event.step != "attach"} <= {
         "reused",
         "unchanged",
