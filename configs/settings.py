@@ -1,17 +1,20 @@
-"""Runtime settings, read from the environment (and an optional ``.env``) with pydantic-settings.
+"""The application's configuration: the settings the flows, tasks and command line run with.
 
-Every knob has a ``TELNYX_`` or ``COMPLIANCE_`` environment variable; see README "Configuration".
+The types live in the library (:mod:`telnyx_compliance.settings`), which owns its configuration and never
+imports this package; this module is where the application (Prefect tasks and flows, the ``compliance``
+command) takes them from, so there is one place to extend them for the application alone.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import urlsplit
-
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from telnyx_compliance import DEFAULT_BASE_URL, AsyncTelnyx, MissingAPIKeyError, RateLimiter
+from telnyx_compliance.settings import (
+    DEFAULT_BASE_URL,
+    SANDBOX_API_KEY,
+    MissingAPIKeyError,
+    PipelineSettings,
+    TelnyxSettings,
+    is_local_url,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -21,106 +24,3 @@ __all__ = [
     "TelnyxSettings",
     "is_local_url",
 ]
-
-#: Key sent to a local sandbox when none is configured; the sandbox accepts any key by default.
-SANDBOX_API_KEY = "sandbox"
-
-
-def is_local_url(url: str) -> bool:
-    """True for loopback hosts, where only the sandbox (or Prism) can be listening."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class TelnyxSettings(BaseSettings):
-    """How to reach Telnyx, and how hard to push it."""
-
-    model_config = SettingsConfigDict(env_prefix="TELNYX_", env_file=".env", extra="ignore")
-
-    api_key: SecretStr | None = Field(default=None, description="Telnyx API v2 key (Bearer).")
-    base_url: str = Field(default=DEFAULT_BASE_URL, description="Telnyx API base URL, with /v2.")
-    allow_insecure_http: bool = Field(
-        default=False,
-        description="Allow a plain http:// base URL to a host other than this machine (a test server on a "
-        "private network); the key then crosses the network in clear.",
-    )
-    timeout: float = Field(default=30.0, gt=0, description="Per-request timeout in seconds.")
-    max_retries: int = Field(default=6, ge=0, description="Retries per request after the first attempt.")
-    retry_max_wait: float = Field(default=30.0, gt=0, description="Cap on one wait between retries (s).")
-    retry_total_timeout: float = Field(default=120.0, gt=0, description="Cap on one request's retries (s).")
-    rate_limit: float | None = Field(
-        default=None,
-        gt=0,
-        description="A cap on requests per second; unset, the client paces by Telnyx's rate-limit headers.",
-    )
-    max_concurrency: int | None = Field(
-        default=None,
-        ge=1,
-        description="Rows in submission at once in a bulk run; unset, it follows the rate Telnyx allows.",
-    )
-
-    @model_validator(mode="after")
-    def _require_key_for_real_api(self) -> TelnyxSettings:
-        if self.api_key is None or not self.api_key.get_secret_value().strip():
-            if not is_local_url(self.base_url):
-                raise MissingAPIKeyError(
-                    f"TELNYX_API_KEY is not set, and TELNYX_BASE_URL={self.base_url} is not a local sandbox. "
-                    "Set TELNYX_API_KEY to your Telnyx API v2 key, or point TELNYX_BASE_URL at "
-                    "`compliance sandbox` (http://127.0.0.1:4010/v2)."
-                )
-            self.api_key = SecretStr(SANDBOX_API_KEY)
-        return self
-
-    @property
-    def api_key_value(self) -> str:
-        """The key in clear, for the Authorization header only."""
-        assert self.api_key is not None  # set by the validator
-        return self.api_key.get_secret_value()
-
-    def async_client(self, rate_limiter: RateLimiter | None = None) -> AsyncTelnyx:
-        """An ``AsyncTelnyx`` with these settings; pass the limiter concurrent work should share."""
-        return AsyncTelnyx(
-            api_key=self.api_key_value,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            retry_max_wait=self.retry_max_wait,
-            retry_total_timeout=self.retry_total_timeout,
-            rate_limiter=rate_limiter,
-            allow_insecure_http=self.allow_insecure_http,
-        )
-
-
-class PipelineSettings(BaseSettings):
-    """Knobs of the onboarding pipeline."""
-
-    model_config = SettingsConfigDict(env_prefix="COMPLIANCE_", env_file=".env", extra="ignore")
-
-    approval_poll_timeout: float = Field(
-        default=300.0,
-        ge=0,
-        description="How long a flow polls a submitted group before handing it to reconcile (s).",
-    )
-    approval_poll_interval: float = Field(
-        default=1.0,
-        gt=0,
-        description="Shortest wait between polls of groups under review (s); waits grow as reviews take "
-        "longer, up to approval_poll_max_interval.",
-    )
-    approval_poll_max_interval: float = Field(default=60.0, gt=0)
-    documents_base_dir: str | None = Field(
-        default=None,
-        description="Document paths in a CSV must resolve inside this folder (default: the CSV's).",
-    )
-    max_document_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
-    input_root: str | None = Field(
-        default=None,
-        description="Runs of a deployment read CSVs and write results only inside this folder (default: the "
-        "worker's working folder). The command line, run by the user, is not confined.",
-    )
-    reference_prefix: str = Field(default="tc", description="Prefix of every customer_reference we create.")

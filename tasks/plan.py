@@ -7,7 +7,6 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks._client import pipeline_settings
 from tasks._names import run_name
-from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanProblem
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.requirements import RequirementSpec
@@ -28,6 +27,6 @@ def plan_onboarding(
         request,
         requirements,
         number_problems,
-        mapping=RequirementMapping.load(),
+        mapping=pipeline_settings().mapping(),
         settings=pipeline_settings(),
     )

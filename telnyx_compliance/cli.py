@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from configs.settings import PipelineSettings, TelnyxSettings
     from telnyx_compliance._prefect_server import PrefectServerProcess
     from telnyx_compliance.onboarding.bulk import BulkSummary
+    from telnyx_compliance.settings import PipelineSettings, TelnyxSettings
     from telnyx_compliance.terminal import Terminal
 
 app = typer.Typer(
@@ -42,11 +42,37 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _application_module(name: str) -> Any:
+    """A module of the application (``flows``, ``tasks``, ``configs``: the repository's top-level folders).
+
+    The installed distribution holds only ``telnyx_compliance``, so generic names like ``flows`` never land
+    in site-packages. The application is the checkout: the working folder when it is one (or an editable
+    install, which puts it on ``sys.path``), else ``COMPLIANCE_PROJECT_DIR``, as for the deployments.
+    """
+    import importlib
+    import os
+    import sys
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.split(".")[0] != name.split(".")[0]:
+            raise
+    for candidate in (os.environ.get("COMPLIANCE_PROJECT_DIR"), os.getcwd()):
+        if candidate and (Path(candidate) / name.split(".")[0]).is_dir():
+            sys.path.insert(0, str(Path(candidate).resolve()))
+            return importlib.import_module(name)
+    raise _fail(
+        f"this command runs the Prefect flows, which live in a checkout of the project ({name} not found): "
+        "run it from the checkout or set COMPLIANCE_PROJECT_DIR to it"
+    )
+
+
 def _settings() -> object:
     """Load TelnyxSettings, turning a configuration mistake into a one-line error."""
     from pydantic import ValidationError
 
-    from configs.settings import MissingAPIKeyError, TelnyxSettings
+    from telnyx_compliance.settings import MissingAPIKeyError, TelnyxSettings
 
     try:
         return TelnyxSettings()
@@ -143,9 +169,9 @@ def onboard_one(
     """
     from pydantic import ValidationError
 
-    from configs.settings import PipelineSettings
     from telnyx_compliance._text import excerpt
     from telnyx_compliance.onboarding.request import OnboardingRequest
+    from telnyx_compliance.settings import PipelineSettings
 
     if request_file.name.startswith("."):
         raise _fail(f"{request_file}: hidden files are not read as requests")
@@ -161,9 +187,9 @@ def onboard_one(
     pipeline = PipelineSettings()
     if pipeline.documents_base_dir is None:
         pipeline = pipeline.model_copy(update={"documents_base_dir": str(request_file.resolve().parent)})
-    from flows.onboard_customer import run_onboard_one
+    run_onboard_one = _application_module("flows.onboard_customer").run_onboard_one
 
-    result = run_onboard_one(request, settings, pipeline)  # type: ignore[arg-type]
+    result = run_onboard_one(request, settings, pipeline)
     typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     if result.status != "completed":
         raise typer.Exit(1)
@@ -278,12 +304,11 @@ async def _bulk_in_prefect(
     server: PrefectServerProcess | None,
 ) -> tuple[BulkSummary, dict[str, Any]]:
     import asyncio
-    import importlib
 
-    from configs.settings import PipelineSettings
     from telnyx_compliance import RateLimiter
     from telnyx_compliance.onboarding.bulk import BulkRun
     from telnyx_compliance.onboarding.csv_io import CSVFormatError
+    from telnyx_compliance.settings import PipelineSettings
 
     pipeline = pipeline or PipelineSettings()
     async with settings.async_client(RateLimiter(settings.rate_limit)) as client:
@@ -300,7 +325,7 @@ async def _bulk_in_prefect(
         # Prefect loads (in a thread) once the file passed its check (a file unusable as a whole is reported
         # without waiting for it).
         await asyncio.wait({task, asyncio.ensure_future(run.read.wait())}, return_when="FIRST_COMPLETED")
-        flows = await asyncio.to_thread(importlib.import_module, "flows.bulk_onboard")
+        flows = await asyncio.to_thread(_application_module, "flows.bulk_onboard")
         terminal.route_logs()  # Prefect installed its console handler on import
         if server is not None:
             await asyncio.wait({task, asyncio.ensure_future(server.ready())}, return_when="FIRST_COMPLETED")
@@ -308,10 +333,8 @@ async def _bulk_in_prefect(
                 # Nothing was sent and the temporary server's runs are seen by nobody: say so at once.
                 raise task.exception()  # type: ignore[misc]
             await server.ready()
-        from tasks._client import use_settings
-
         try:
-            with use_settings(settings, pipeline):
+            with flows.use_settings(settings, pipeline):  # the flow module's, from its tasks
                 state = await flows.bulk_onboard(
                     str(csv_path),
                     out=str(out) if out else None,
@@ -359,8 +382,8 @@ def demo(
     """
     from rich.console import Console
 
-    from configs.settings import PipelineSettings, TelnyxSettings
     from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
+    from telnyx_compliance.settings import PipelineSettings, TelnyxSettings
 
     console = Console(stderr=True)
     out.parent.mkdir(parents=True, exist_ok=True)

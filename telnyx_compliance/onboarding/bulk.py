@@ -50,7 +50,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._text import escape_markdown
@@ -75,6 +74,7 @@ from telnyx_compliance.onboarding.steps import (
     prefetch_requirements,
     submit_onboarding,
 )
+from telnyx_compliance.settings import PipelineSettings
 
 _PLAN_KEY = re.compile(r"\[([a-z0-9_]+)\]")
 _LINE_BREAKS = re.compile(r"\s*\n\s*")
@@ -677,7 +677,7 @@ class BulkRun:
         self.csv_path = csv_path
         self.client = client
         self.settings = settings or PipelineSettings()
-        self.mapping = mapping or RequirementMapping.load()
+        self.mapping = mapping or self.settings.mapping()
         self.results_path = out or default_results_path(csv_path)
         self.only_failed = only_failed
         self.max_concurrency = max_concurrency

@@ -39,8 +39,9 @@ column                              required  meaning
 ``value_<key>``                     no        the textual value of requirement key <key>
 ==================================  ========  ===============================================================
 
-``<key>`` is a requirement key (snake_case): ``configs/mappings/requirements.yaml`` maps keys to Telnyx
-requirements by id or name, and any other requirement is filled from ``slug(name)``
+``<key>`` is a requirement key (snake_case): the requirement mapping (``onboarding/data/requirements.yaml``,
+or ``COMPLIANCE_MAPPING_PATH``) maps keys to Telnyx requirements by id or name, and any other
+requirement is filled from ``slug(name)``
 (``"Business Registration Number"`` -> ``business_registration_number``). ``compliance template`` prints
 the columns a market needs.
 

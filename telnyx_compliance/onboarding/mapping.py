@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import yaml
 
-DEFAULT_MAPPING_PATH = Path(__file__).resolve().parents[2] / "configs" / "mappings" / "requirements.yaml"
+#: The mapping shipped with the library (``onboarding/data/requirements.yaml``, read through
+#: ``importlib.resources`` so it works from a wheel as from a checkout); ``COMPLIANCE_MAPPING_PATH``
+#: replaces it.
+DEFAULT_MAPPING = resources.files("telnyx_compliance.onboarding.data").joinpath("requirements.yaml")
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -32,11 +37,11 @@ class RequirementMapping:
                 self._by_alias[name.casefold()] = key
 
     @classmethod
-    def load(cls, path: Path | None = None) -> RequirementMapping:
-        """Load a YAML mapping file (``configs/mappings/requirements.yaml`` by default)."""
-        source = path or DEFAULT_MAPPING_PATH
-        if not source.exists():
-            return cls()
+    def load(cls, path: Path | str | None = None) -> RequirementMapping:
+        """Load a YAML mapping file (the one shipped with the library by default)."""
+        source: Path | Traversable = Path(path) if path else DEFAULT_MAPPING
+        if not source.is_file():
+            raise FileNotFoundError(f"{source}: no such requirement mapping file")
         raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
         if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
             raise ValueError(f"{source}: expected a mapping of requirement key -> list of names or ids")

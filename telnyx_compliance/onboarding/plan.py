@@ -145,7 +145,7 @@ class PlanProblem(BaseModel):
 
     @property
     def column(self) -> str:
-        """The CSV column this value comes from (``configs/mappings/requirements.yaml`` conventions)."""
+        """The CSV column this value comes from (the requirement mapping's conventions)."""
         if self.source is not None:
             return self.source
         if self.kind == "address":

@@ -86,7 +86,7 @@ class OnboardingRequest(BaseModel):
     """One customer to take through compliance in one market.
 
     ``documents`` and ``values`` are keyed by *requirement key* (see ``onboarding.mapping``): the mapping in
-    ``configs/mappings/requirements.yaml`` says which Telnyx requirement each key satisfies.
+    ``telnyx_compliance/onboarding/data/requirements.yaml`` says which Telnyx requirement each key satisfies.
     """
 
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)

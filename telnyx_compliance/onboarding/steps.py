@@ -29,7 +29,6 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from configs.settings import PipelineSettings
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import (
     APIConnectionError,
@@ -79,6 +78,7 @@ from telnyx_compliance.onboarding.snapshots import (
     GroupSnapshot,
     RequirementReview,
 )
+from telnyx_compliance.settings import PipelineSettings
 
 __all__ = [
     "DocumentIntegrityError",
@@ -1007,7 +1007,7 @@ async def submit_onboarding(
     ``known`` replaces per-resource lookups; ``lookups`` caches requirements (default: ``known``).
     """
     settings = settings or PipelineSettings()
-    mapping = mapping or RequirementMapping.load()
+    mapping = mapping or settings.mapping()
     log = log or StepLog()
     try:
         requirements, number_problems = await lookup_all_requirements(

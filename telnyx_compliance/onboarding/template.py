@@ -16,7 +16,6 @@ from pathlib import Path
 
 import phonenumbers
 
-from configs.settings import TelnyxSettings
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance.onboarding.csv_io import ADDRESS_COLUMNS, DOCUMENT_PREFIX, VALUE_PREFIX
 from telnyx_compliance.onboarding.fake import minimal_pdf, vary_example
@@ -25,6 +24,7 @@ from telnyx_compliance.onboarding.plan import TextProblem, check_text, describe_
 from telnyx_compliance.onboarding.request import OnboardingKey, check_country_code
 from telnyx_compliance.onboarding.requirements import RequirementSpec
 from telnyx_compliance.onboarding.steps import lookup_requirements
+from telnyx_compliance.settings import TelnyxSettings
 
 BASE_COLUMNS = ("customer_reference", "country_code", "phone_number_type", "action")
 ORDER_COLUMNS = ("phone_numbers", "sub_number_order_ids", "number_order_phone_number_ids")
