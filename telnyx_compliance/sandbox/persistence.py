@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .store import Store
+from .store import StoreCore
 
 
 class SqlitePersistence:
@@ -38,7 +38,7 @@ class SqlitePersistence:
             row = db.execute("SELECT state FROM snapshot WHERE id = 1").fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    def save(self, store: Store) -> None:
+    def save(self, store: StoreCore) -> None:
         state = json.dumps(store.snapshot(), separators=(",", ":"))
         with self._lock, self._connect() as db:
             db.execute(
@@ -49,18 +49,18 @@ class SqlitePersistence:
             self._last_save = time.monotonic()
             self._dirty = False
 
-    def changed(self, store: Store) -> None:
+    def changed(self, store: StoreCore) -> None:
         if time.monotonic() - self._last_save >= self.min_interval:
             self.save(store)
         else:
             self._dirty = True
 
-    def flush(self, store: Store) -> None:
+    def flush(self, store: StoreCore) -> None:
         if self._dirty:
             self.save(store)
 
 
-def attach_persistence(store: Store, path: str | None) -> SqlitePersistence | None:
+def attach_persistence(store: StoreCore, path: str | None) -> SqlitePersistence | None:
     """Restore ``store`` from ``path`` (when it holds a snapshot) and save it there after each change."""
     if not path:
         return None

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from telnyx_compliance.sandbox.catalogue import EICAR
+from telnyx_compliance.sandbox.catalog import EICAR
 
 PDF = b"%PDF-1.4\n% sandbox test document\n%%EOF\n"
 INFECTED = b"%PDF-1.4\n" + EICAR + b"\n%%EOF\n"

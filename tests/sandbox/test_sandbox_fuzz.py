@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from telnyx_compliance.sandbox import SandboxConfig, create_app
-from telnyx_compliance.sandbox import app as sandbox_app
+from telnyx_compliance.sandbox.routes import documents as sandbox_documents
 
 from .helpers import complete_group, create_address, submit, upload
 from .spec import spec_path
@@ -207,7 +207,7 @@ def no_network() -> Iterator[None]:
         return b"%PDF-1.4\n% fetched by the fuzz stub\n%%EOF\n", "application/pdf"
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sandbox_app, "fetch_bytes", fetched)
+        patch.setattr(sandbox_documents, "fetch_bytes", fetched)
         yield
 
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from telnyx_compliance.sandbox import SandboxServer
-from telnyx_compliance.sandbox.catalogue import DENY_MARKER
+from telnyx_compliance.sandbox.catalog import DENY_MARKER
 
 from .helpers import INFECTED, PDF, complete_group, create_address, get_group, requirements, submit, upload
 

@@ -25,8 +25,8 @@ def test_the_official_sdk_onboards_a_german_local_number(sandbox: SandboxServer)
     assert requirements.data is not None
     needed = requirements.data[0].regulatory_requirements or []
     assert {r.field_type for r in needed} == {"address", "document", "textual"}
-    catalogue = client.requirements.list(filter={"country_code": "DE", "phone_number_type": "local"})
-    assert catalogue.data
+    catalog = client.requirements.list(filter={"country_code": "DE", "phone_number_type": "local"})
+    assert catalog.data
 
     # 2. Address and document.
     address = client.user_addresses.create(

@@ -1,4 +1,4 @@
-"""The seeded requirements catalogue, billing bundles and phone-number classification.
+"""The seeded requirements catalog, billing bundles and phone-number classification.
 
 Modelled on what ``/requirement_types``, ``/requirements`` and ``/regulatory_requirements`` return: each
 country has its own requirement types (so acceptance criteria can differ per country), and each
@@ -20,7 +20,7 @@ from phonenumbers import PhoneNumberType, geocoder
 FieldType = Literal["address", "document", "textual"]
 
 NAMESPACE = uuid.UUID("5b0b4c2e-8d0c-4f51-9d6b-2f1c3e7a9b10")
-#: Creation date shown on every catalogue record.
+#: Creation date shown on every catalog record.
 CATALOGUE_CREATED_AT = "2024-01-15T09:30:00.000000Z"
 
 #: Files containing this marker are denied by the sandbox's document review (a scripted rejection).
@@ -471,7 +471,7 @@ def _requirements_for(country: Country) -> list[Requirement]:
     return requirements
 
 
-class Catalogue:
+class Catalog:
     """Requirements by (country, number type, action), requirement types and billing bundles, by id."""
 
     def __init__(self, requirements: list[Requirement], billing_bundles: list[dict[str, Any]]) -> None:
@@ -558,10 +558,10 @@ def _billing_bundles() -> list[dict[str, Any]]:
 
 
 @cache
-def default_catalogue() -> Catalogue:
-    """The catalogue every sandbox serves (it does not depend on the seed)."""
+def default_catalog() -> Catalog:
+    """The catalog every sandbox serves (it does not depend on the seed)."""
     requirements = [r for country in COUNTRIES for r in _requirements_for(country)]
-    return Catalogue(requirements, _billing_bundles())
+    return Catalog(requirements, _billing_bundles())
 
 
 # -- phone numbers -------------------------------------------------------------------------------------------

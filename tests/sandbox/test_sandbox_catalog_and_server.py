@@ -1,4 +1,4 @@
-"""Catalogue, number classification, auth, determinism, persistence and the server helpers."""
+"""Catalog, number classification, auth, determinism, persistence and the server helpers."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer, create_app
-from telnyx_compliance.sandbox.catalogue import (
+from telnyx_compliance.sandbox.catalog import (
     COUNTRIES,
     classify_number,
-    default_catalogue,
+    default_catalog,
     requirement_type_id,
 )
 
@@ -24,19 +24,19 @@ from .helpers import PDF, complete_group, upload
 AUTH = {"Authorization": "Bearer k"}
 
 
-def test_the_catalogue_covers_eight_countries_every_field_type_and_both_actions() -> None:
-    catalogue = default_catalogue()
+def test_the_catalog_covers_eight_countries_every_field_type_and_both_actions() -> None:
+    catalog = default_catalog()
     assert {c.code for c in COUNTRIES} >= {"US", "CA", "GB", "DE", "FR", "ES", "AU", "BR"}
-    assert {r.phone_number_type for r in catalogue.requirements} == {
+    assert {r.phone_number_type for r in catalog.requirements} == {
         "local",
         "mobile",
         "toll_free",
         "national",
     }
-    assert {r.action for r in catalogue.requirements} == {"ordering", "porting"}
-    assert {t.field_type for t in catalogue.requirement_types} == {"address", "document", "textual"}
+    assert {r.action for r in catalog.requirements} == {"ordering", "porting"}
+    assert {t.field_type for t in catalog.requirement_types} == {"address", "document", "textual"}
     criteria = {
-        key for t in catalogue.requirement_types for key in t.as_requirement_type()["acceptance_criteria"]
+        key for t in catalog.requirement_types for key in t.as_requirement_type()["acceptance_criteria"]
     }
     assert criteria >= {
         "regex",
@@ -46,12 +46,12 @@ def test_the_catalogue_covers_eight_countries_every_field_type_and_both_actions(
         "locality_limit",
         "time_limit",
     }
-    names = {t.name for t in catalogue.requirement_types}
+    names = {t.name for t in catalog.requirement_types}
     assert {"Proof of Address", "Business Registration Number", "Identity Document", "VAT Number"} <= names
 
 
 @pytest.mark.parametrize(
-    "requirement_type", default_catalogue().requirement_types, ids=lambda t: f"{t.country_code}-{t.name}"
+    "requirement_type", default_catalog().requirement_types, ids=lambda t: f"{t.country_code}-{t.name}"
 )
 def test_every_textual_example_meets_its_own_criteria(requirement_type) -> None:  # type: ignore[no-untyped-def]
     if requirement_type.field_type == "textual":
@@ -61,7 +61,7 @@ def test_every_textual_example_meets_its_own_criteria(requirement_type) -> None:
 def test_requirement_ids_are_stable_uuid5_of_country_and_name() -> None:
     assert requirement_type_id("DE", "VAT Number") == requirement_type_id("de", "VAT Number")
     assert requirement_type_id("DE", "VAT Number") != requirement_type_id("FR", "VAT Number")
-    vat = default_catalogue().requirement_type(requirement_type_id("DE", "VAT Number"))
+    vat = default_catalog().requirement_type(requirement_type_id("DE", "VAT Number"))
     assert vat is not None and vat.check_text("DE123456789") is None and vat.check_text("FR123") is not None
 
 
@@ -98,7 +98,7 @@ def test_phone_number_requirements_follow_the_inferred_country_and_type() -> Non
     assert first["region_information"] == [{"region_type": "country_code", "region_name": "GB"}]
     assert {r["id"] for r in first["regulatory_requirements"]} == {
         t.id
-        for t in default_catalogue().find("GB", "mobile", "ordering").types  # type: ignore[union-attr]
+        for t in default_catalog().find("GB", "mobile", "ordering").types  # type: ignore[union-attr]
     }
     assert second["phone_number_type"] == "toll_free"
 
