@@ -7,7 +7,7 @@
 * **Faults.** A ``compliance sandbox`` subprocess (seeded) answers 429 to ``--throttle-rate`` of the
   requests, 5xx to ``--error-rate``, closes ``--drop-rate`` of the connections before handling them and
   handles ``--lost-response-rate`` of them (the write commits) but loses the answer. ``--rows`` fake rows
-  (documents, values and phone numbers from the sandbox catalogue) go through ``compliance onboard CSV
+  (documents, values and phone numbers from the sandbox catalog) go through ``compliance onboard CSV
   --out RESULTS`` (the ``bulk_onboard`` flow, Prefect in ephemeral mode).
 * **Kills.** Each of ``--kill-rounds`` rounds onboards ``--kill-rows`` rows on the sandbox reset (same
   fault rates), sends SIGKILL to the onboarding process (its process group) once the sandbox has seen a

@@ -14,7 +14,7 @@ from telnyx_compliance.onboarding.fake import minimal_pdf
 
 FOLDER = Path(__file__).resolve().parent / "documents"
 
-#: The sandbox declines documents containing this marker (telnyx_compliance.sandbox.catalogue.DENY_MARKER).
+#: The sandbox declines documents containing this marker (telnyx_compliance.sandbox.catalog.DENY_MARKER).
 SANDBOX_DENY = "SANDBOX-DENY"
 
 BILLS = {

@@ -16,7 +16,7 @@ from telnyx_compliance.catalog_diff import CatalogDiff, diff_snapshots
 
 @flow(name="sync_requirements_catalog", persist_result=False)
 async def sync_requirements_catalog(state_dir: str | None = None) -> CatalogDiff:
-    """Snapshot the requirements catalogue and publish what changed since the previous snapshot."""
+    """Snapshot the requirements catalog and publish what changed since the previous snapshot."""
     previous = load_previous_snapshot(state_dir)
     snapshot = await snapshot_catalog()
     diff = diff_snapshots(previous, snapshot)

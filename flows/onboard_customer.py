@@ -9,6 +9,9 @@ unfinished step without creating anything twice. Outcomes:
 * declined or expired -> Failed, with a markdown artifact listing each requirement, its value and reason;
 * a plan that cannot be met -> Failed before any write, every problem named;
 * a failure before submission rolls back: documents uploaded by this run and not linked are deleted.
+
+The stages and their order are the library's (``telnyx_compliance.onboarding.runner``): this flow runs each
+as one task, so the UI shows one run per stage, and the bulk runner and ``onboard()`` follow the same order.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from configs.settings import PipelineSettings, TelnyxSettings
 from tasks._client import use_settings
 from tasks._names import customer_of
 from tasks.address import create_address
-from tasks.documents import REQUIREMENT_GROUP_ID, upload_documents
+from tasks.documents import upload_documents
 from tasks.orders import attach_requirement_group, place_number_order
 from tasks.plan import plan_onboarding
 from tasks.report import publish_outcome
@@ -35,7 +38,19 @@ from tasks.requirements import look_up_requirements
 from telnyx_compliance.onboarding.plan import PlanError
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult
-from telnyx_compliance.onboarding.steps import build_result, should_attach, should_place_order
+from telnyx_compliance.onboarding.runner import COMPLETION_STAGES, SUBMISSION_STAGES, Submission
+
+#: The task that runs each library stage; the order is the library's (``SUBMISSION_STAGES``, the wait, then
+#: ``COMPLETION_STAGES``), so it is written once, in ``telnyx_compliance/onboarding/runner.py``.
+STAGE_TASKS = {
+    "address": create_address,
+    "documents": upload_documents,
+    "requirement_group": create_requirement_group,
+    "submit": submit_requirement_group,
+    "number_order": place_number_order,
+    "attach": attach_requirement_group,
+}
+assert set(STAGE_TASKS) == {stage.name for stage in (*SUBMISSION_STAGES, *COMPLETION_STAGES)}
 
 
 def _flow_run_name() -> str:
@@ -58,32 +73,15 @@ async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult
         await publish_outcome(result)
         return Failed(message=str(error), data=result)
 
-    with transaction() as pre_submission:  # a failure in here rolls back the documents uploaded
-        address = await create_address(plan) if plan.needs_address else None
-        documents = await upload_documents(plan)
-        group = None
-        if plan.items:
-            ensured = await create_requirement_group(plan, address, documents)
-            pre_submission.set(REQUIREMENT_GROUP_ID, ensured.group.id)
-            group = await submit_requirement_group(plan, ensured.group)
+    progress = Submission(plan=plan)
+    with transaction():  # a failure in here rolls back the documents uploaded (tasks/documents.py)
+        for stage in SUBMISSION_STAGES:  # address, documents, requirement group, submit
+            progress = await STAGE_TASKS[stage.name](progress)
+    progress = await wait_for_approval(progress)
+    for stage in COMPLETION_STAGES:  # number order, attach
+        progress = await STAGE_TASKS[stage.name](progress)
 
-    if group is not None:
-        group = await wait_for_approval(plan, group)
-    order = None
-    if should_place_order(group):
-        order = await place_number_order(plan, group)
-    attached = []
-    if group is not None and should_attach(group):
-        attached = await attach_requirement_group(plan, group, order, documents)
-
-    result = build_result(
-        plan,
-        address_id=address.id if address else None,
-        documents=documents,
-        group=group,
-        order=order,
-        attached=attached,
-    )
+    result = progress.result()
     await publish_outcome(result)
     return _final_state(result)
 

@@ -6,11 +6,16 @@ from typing import Any
 
 
 def customer_of(parameters: dict[str, Any]) -> str:
-    """The customer reference found in a run's parameters (a request, a plan, a result or a dict of one)."""
-    for name in ("request", "plan", "result"):
+    """The customer reference found in a run's parameters (a request, a plan, a result, an onboarding in
+    progress, or a dict of one)."""
+    for name in ("request", "plan", "result", "progress"):
         value = parameters.get(name)
         if value is None:
             continue
+        if name == "progress":
+            value = value.get("plan") if isinstance(value, dict) else getattr(value, "plan", None)
+            if value is None:
+                continue
         if isinstance(value, dict):
             found = value.get("customer_reference") or (value.get("key") or {}).get("customer_reference")
         else:

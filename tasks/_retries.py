@@ -26,25 +26,25 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
-from telnyx_compliance import APIConnectionError, InternalServerError, RateLimitError
+from telnyx_compliance import is_transient
 
 #: Retries of an API task after the client's own retries gave up (see the module docstring).
 API_TASK_RETRIES = 2
 API_TASK_RETRY_DELAYS = [30.0, 120.0]
 API_TASK_RETRY_JITTER = 0.2
 
-TRANSIENT_ERRORS = (APIConnectionError, InternalServerError, RateLimitError)
-
 
 def is_transient_failure(task: Any, task_run: Any, state: Any) -> bool:
-    """``retry_condition_fn``: retry the task only when it failed on a transient API error."""
+    """``retry_condition_fn``: retry the task only when it failed on a transient API error, as the library
+    defines it (:func:`telnyx_compliance.is_transient`: 408, 429, 5xx, connection; never a write whose
+    outcome stayed unknown, which a flow rerun resumes by looking its resources up)."""
     error = state.data if isinstance(state.data, BaseException) else None
     if error is None:
         try:
             state.result()
         except Exception as raised:
             error = raised
-    return isinstance(error, TRANSIENT_ERRORS)
+    return is_transient(error)
 
 
 API_TASK_OPTIONS: dict[str, Any] = {

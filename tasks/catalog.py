@@ -1,15 +1,14 @@
-"""Requirements catalogue: snapshot it, compare with the previous snapshot, publish the changes."""
+"""Requirements catalog: snapshot it, compare with the previous snapshot, publish the changes."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks._client import telnyx_client
+from tasks._client import pipeline_settings, telnyx_client
 from tasks._retries import API_TASK_OPTIONS
 from telnyx_compliance.catalog_diff import (
     CatalogDiff,
@@ -19,13 +18,10 @@ from telnyx_compliance.catalog_diff import (
     take_snapshot,
 )
 
-#: Where snapshots live unless the flow is given a folder: ``$COMPLIANCE_STATE_DIR/catalog``.
-STATE_DIR_ENV = "COMPLIANCE_STATE_DIR"
-DEFAULT_STATE_DIR = ".state"
-
 
 def snapshot_store(state_dir: str | None) -> SnapshotStore:
-    folder = Path(state_dir or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR).expanduser()
+    """Snapshots under ``state_dir/catalog``; by default under ``COMPLIANCE_STATE_DIR`` (``.state``)."""
+    folder = Path(state_dir or pipeline_settings().state_dir).expanduser()
     return SnapshotStore(folder / "catalog")
 
 

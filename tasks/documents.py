@@ -1,28 +1,30 @@
-"""Stage 4: upload (or reuse) each document, verifying the sha256 Telnyx stored.
+"""Upload (or reuse) each document, verifying the sha256 Telnyx stored (library stage ``documents_stage``).
 
 Inside the flow's transaction, a failure before the group is submitted rolls this task back: the documents
-it uploaded, and nothing links to yet, are deleted (:func:`discard_uploaded_documents`).
+it uploaded, and nothing links to yet, are deleted by the library's rollback,
+:func:`~telnyx_compliance.onboarding.ensure.discard_uploads` (the runner's too).
 """
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.transactions import Transaction, get_transaction
 
 from tasks._client import telnyx_client
 from tasks._names import run_name
 from tasks._retries import API_TASK_OPTIONS
-from telnyx_compliance.onboarding.plan import OnboardingPlan
+from tasks._stages import run_stage
+from telnyx_compliance.onboarding.ensure import discard_uploads
 from telnyx_compliance.onboarding.results import UploadedDocument
-from telnyx_compliance.onboarding.steps import discard_unlinked_documents, ensure_documents
+from telnyx_compliance.onboarding.runner import StageContext, Submission, documents_stage
 
-#: Transaction value names shared with the flow.
+#: Transaction value names shared by the onboarding tasks.
 UPLOADED_DOCUMENT_IDS = "uploaded_document_ids"
 REQUIREMENT_GROUP_ID = "requirement_group_id"
 
 
 @task(name="upload-documents", task_run_name=run_name("upload-documents"), **API_TASK_OPTIONS)
-async def upload_documents(plan: OnboardingPlan) -> list[UploadedDocument]:
+async def upload_documents(progress: Submission) -> Submission:
     """Upload each planned document, or reuse the one stored under its reference with the same sha256."""
     transaction = get_transaction()
     uploaded: list[str] = list(transaction.get(UPLOADED_DOCUMENT_IDS, [])) if transaction else []
@@ -33,32 +35,17 @@ async def upload_documents(plan: OnboardingPlan) -> list[UploadedDocument]:
         if transaction is not None:
             transaction.set(UPLOADED_DOCUMENT_IDS, list(uploaded))
 
-    async with telnyx_client() as client:
-        documents = await ensure_documents(client, plan, on_upload=remember)
-    logger = get_run_logger()
-    for document in documents:
-        verb = "uploaded" if document.created else "reused"
-        logger.info(
-            "%s %s as document %s (sha256 %s)",
-            verb,
-            document.filename,
-            document.document_id,
-            document.sha256[:12],
-        )
-    return documents
+    return await run_stage(documents_stage, progress, StageContext(on_upload=remember))
 
 
 @upload_documents.on_rollback  # type: ignore[arg-type]  # Prefect awaits async hooks too
 async def discard_uploaded_documents(transaction: Transaction) -> None:
-    """Delete the documents this run uploaded that are not linked to anything (Telnyx refuses linked ones)."""
+    """Roll back: the library's :func:`discard_uploads` on the documents this run uploaded."""
     document_ids = list(transaction.get(UPLOADED_DOCUMENT_IDS, []))
     if not document_ids:
         return
-    group_id = transaction.get(REQUIREMENT_GROUP_ID, None)
     async with telnyx_client() as client:
-        deleted = await discard_unlinked_documents(
-            client, document_ids, linked_to=[group_id] if group_id else []
-        )
+        deleted = await discard_uploads(client, document_ids, transaction.get(REQUIREMENT_GROUP_ID, None))
     transaction.logger.info(
         "rolled back: deleted %d unlinked document(s) %s", len(deleted), ", ".join(deleted)
     )

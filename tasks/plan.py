@@ -1,4 +1,4 @@
-"""Stage 2: decide which value fills each requirement and check it, before anything is written."""
+"""Decide which value fills each requirement and check it, before anything is written."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tasks._names import run_name
 from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanProblem
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.requirements import RequirementSpec
-from telnyx_compliance.onboarding.steps import plan_request
+from telnyx_compliance.onboarding.runner import plan_request
 
 
 @task(

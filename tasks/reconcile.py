@@ -27,7 +27,7 @@ async def reconcile_groups(handovers: list[HandOver]) -> ReconcileReport:
                 outcome.customer_reference,
                 ", ".join(order.id for order in outcome.attached),
             )
-        elif outcome.action in {"declined", "expired", "failed"}:
+        elif outcome in report.needs_attention:
             logger.warning(
                 "group %s (%s) %s: %s",
                 outcome.group_id,

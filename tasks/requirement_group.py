@@ -1,59 +1,47 @@
-"""Stages 5-7: the requirement group: create or update it, submit it, wait for the decision."""
+"""The requirement group: create or update it, submit it, wait for the decision (library stages
+``requirement_group_stage``, ``submit_stage`` and ``wait_for_review``)."""
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
+from prefect.transactions import get_transaction
 
-from tasks._client import pipeline_settings, telnyx_client
+from tasks._client import pipeline_settings
 from tasks._names import run_name
 from tasks._retries import API_TASK_OPTIONS
-from telnyx_compliance.onboarding.plan import OnboardingPlan
-from telnyx_compliance.onboarding.results import UploadedDocument
-from telnyx_compliance.onboarding.steps import (
-    EnsuredAddress,
-    EnsuredGroup,
-    GroupSnapshot,
-    ensure_requirement_group,
-    group_values,
-    poll_approval,
+from tasks._stages import run_stage
+from tasks.documents import REQUIREMENT_GROUP_ID
+from telnyx_compliance import AsyncTelnyx
+from telnyx_compliance.onboarding.runner import (
+    StageContext,
+    Submission,
+    requirement_group_stage,
+    submit_stage,
+    wait_for_review,
 )
-from telnyx_compliance.onboarding.steps import submit_requirement_group as submit_group
 
 
 @task(name="create-requirement-group", task_run_name=run_name("create-requirement-group"), **API_TASK_OPTIONS)
-async def create_requirement_group(
-    plan: OnboardingPlan, address: EnsuredAddress | None, documents: list[UploadedDocument]
-) -> EnsuredGroup:
+async def create_requirement_group(progress: Submission) -> Submission:
     """Create the group with every value, or PATCH only what changed since an earlier run."""
-    values = group_values(plan, address_id=address.id if address else None, documents=documents)
-    async with telnyx_client() as client:
-        ensured = await ensure_requirement_group(client, plan, values)
-    get_run_logger().info(
-        "requirement group %s %s (%s)", ensured.group.id, ensured.outcome, ensured.group.status
-    )
-    return ensured
+    done = await run_stage(requirement_group_stage, progress)
+    transaction = get_transaction()
+    if transaction is not None and done.group is not None:
+        transaction.set(REQUIREMENT_GROUP_ID, done.group.id)  # the rollback keeps what it links
+    return done
 
 
 @task(name="submit-requirement-group", task_run_name=run_name("submit-requirement-group"), **API_TASK_OPTIONS)
-async def submit_requirement_group(plan: OnboardingPlan, group: GroupSnapshot) -> GroupSnapshot:
+async def submit_requirement_group(progress: Submission) -> Submission:
     """Submit the group for approval, unless it is already pending or decided."""
-    async with telnyx_client() as client:
-        submitted, outcome = await submit_group(client, group)
-    get_run_logger().info("requirement group %s: submit %s -> %s", submitted.id, outcome, submitted.status)
-    return submitted
+    return await run_stage(submit_stage, progress)
 
 
 @task(name="wait-for-approval", task_run_name=run_name("wait-for-approval"), **API_TASK_OPTIONS)
-async def wait_for_approval(plan: OnboardingPlan, group: GroupSnapshot) -> GroupSnapshot:
+async def wait_for_approval(progress: Submission) -> Submission:
     """Poll with backoff until decided or ``COMPLIANCE_APPROVAL_POLL_TIMEOUT`` (then reconcile takes over)."""
-    settings = pipeline_settings()
-    async with telnyx_client() as client:
-        decided = await poll_approval(
-            client,
-            group.id,
-            timeout=settings.approval_poll_timeout,
-            interval=settings.approval_poll_interval,
-            max_interval=settings.approval_poll_max_interval,
-        )
-    get_run_logger().info("requirement group %s is %s", decided.id, decided.status)
-    return decided
+
+    async def wait(client: AsyncTelnyx, submission: Submission, context: StageContext) -> None:
+        await wait_for_review(client, submission, pipeline_settings())
+
+    return await run_stage(wait, progress)

@@ -1,4 +1,4 @@
-"""Stage 1: look up what the market (and the numbers being ordered) require."""
+"""Look up what the market (and the numbers being ordered) require."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from prefect import task
 from tasks._client import telnyx_client
 from tasks._names import run_name
 from tasks._retries import API_TASK_OPTIONS
+from telnyx_compliance.onboarding.lookups import lookup_all_requirements
 from telnyx_compliance.onboarding.plan import PlanProblem
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.requirements import RequirementSpec
-from telnyx_compliance.onboarding.steps import lookup_all_requirements
 
 
 @task(name="look-up-requirements", task_run_name=run_name("look-up-requirements"), **API_TASK_OPTIONS)

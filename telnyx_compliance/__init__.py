@@ -27,6 +27,7 @@ from ._exceptions import (
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
+    is_transient,
 )
 from ._pagination import AsyncPage, AsyncPaginator
 from ._rate_limit import RateLimiter
@@ -58,5 +59,6 @@ __all__ = [
     "RateLimiter",
     "Telnyx",
     "UnprocessableEntityError",
+    "is_transient",
     "models",
 ]

@@ -57,6 +57,7 @@ from ._exceptions import (
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
+    is_transient,
 )
 from ._netguard import redact_url
 
@@ -363,20 +364,20 @@ class Verdict(enum.Enum):
 
 
 def retry_verdict(error: APIError, *, idempotent: bool) -> Verdict:
-    if isinstance(error, APIStatusError):
-        status = error.status_code
-        if status in (408, 429):
-            return Verdict.RETRY
-        if status == 409:
-            return Verdict.RETRY if idempotent else Verdict.FATAL
-        if status >= 500:
-            return Verdict.RETRY if idempotent else Verdict.AMBIGUOUS
+    """Whether to send a failed request again: only after a transient failure (:func:`is_transient`), and a
+    non-idempotent one only when it provably was not applied (``408``, ``429``, not sent); ``409`` is
+    retried for idempotent requests only (a concurrent change they may override)."""
+    if isinstance(error, APIStatusError) and error.status_code == 409:
+        return Verdict.RETRY if idempotent else Verdict.FATAL
+    if not is_transient(error):
         return Verdict.FATAL
-    if isinstance(error, APIConnectionError):
-        if idempotent or not error.sent:
-            return Verdict.RETRY
-        return Verdict.AMBIGUOUS
-    return Verdict.FATAL
+    if idempotent:
+        return Verdict.RETRY
+    if isinstance(error, APIStatusError):
+        return Verdict.RETRY if error.status_code in (408, 429) else Verdict.AMBIGUOUS
+    if isinstance(error, APIConnectionError) and not error.sent:
+        return Verdict.RETRY
+    return Verdict.AMBIGUOUS
 
 
 def mark_outcome_unknown(error: APIError) -> APIError:

@@ -43,6 +43,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
+    "is_transient",
 ]
 
 
@@ -179,3 +180,23 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """Any status >= 500."""
+
+
+def is_transient(error: BaseException | None) -> bool:
+    """Whether ``error`` is a failure of the API, not of the request, so that sending the same request
+    again later may succeed. The one definition: the client's retry policy (``retry_verdict``), the bulk
+    runner (``OnboardingResult.transient``) and Prefect's ``retry_condition_fn`` (``tasks/_retries``) use it.
+
+    Transient: a connection error (timeouts included), ``408`` (the server gave up waiting for the request,
+    so it did not act on it), ``429`` and any ``5xx``. Not transient: other ``4xx`` answers (repeating them
+    cannot succeed), a response that does not match the spec, anything that is not an :class:`APIError`, and
+    a write whose outcome stayed unknown (``outcome_unknown``): it may have been applied, and the client
+    already tried to find what it created (``find_existing``) and could not, so it is never replayed as
+    is; only a run that looks its resources up by ``customer_reference`` again (a flow rerun, a rerun of the
+    bulk file) may go on from it.
+    """
+    if not isinstance(error, APIError) or error.outcome_unknown:
+        return False
+    if isinstance(error, APIConnectionError):
+        return True
+    return isinstance(error, APIStatusError) and (error.status_code in (408, 429) or error.status_code >= 500)

@@ -1,4 +1,4 @@
-"""Snapshots of Telnyx's requirements catalogue and what changed between two of them, per market.
+"""Snapshots of Telnyx's requirements catalog and what changed between two of them, per market.
 
 A snapshot is plain JSON (``/requirements`` by market plus ``/requirement_types``), so it can be kept as a
 file (:class:`SnapshotStore`), diffed without the API (:func:`diff_snapshots`) and read by a person.
@@ -41,7 +41,7 @@ _COMPARED_FIELDS = ("name", "type", "description", "example")
 
 
 class RequirementTypeSnapshot(BaseModel):
-    """One requirement type as the catalogue describes it, with its non-empty acceptance criteria."""
+    """One requirement type as the catalog describes it, with its non-empty acceptance criteria."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -79,7 +79,7 @@ class MarketRequirements(BaseModel):
 
 
 class CatalogSnapshot(BaseModel):
-    """The whole catalogue at one moment."""
+    """The whole catalog at one moment."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -291,7 +291,7 @@ def _type_label(item: RequirementTypeSnapshot | RequirementTypeChange) -> str:
 
 def catalog_diff_markdown(diff: CatalogDiff, after: CatalogSnapshot) -> str:
     """The changes as an operator reads them: one section per market, then the requirement types."""
-    lines = ["# Requirements catalogue", ""]
+    lines = ["# Requirements catalog", ""]
     summary = f"{len(after.markets)} market(s), {len(after.requirement_types)} requirement type(s)"
     if diff.before is None:
         return "\n".join(

@@ -132,6 +132,10 @@ class PipelineSettings(BaseSettings):
         description="A YAML requirement mapping replacing the one shipped with the library "
         "(telnyx_compliance/onboarding/data/requirements.yaml).",
     )
+    state_dir: str = Field(
+        default=".state",
+        description="Where state kept between runs lives (the requirements catalog's snapshots).",
+    )
 
     def mapping(self) -> RequirementMapping:
         """The requirement mapping these settings name (the library's own by default)."""

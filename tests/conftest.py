@@ -65,7 +65,7 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-# -- onboarding requests per market (values meet the sandbox catalogue's criteria) ---------------------
+# -- onboarding requests per market (values meet the sandbox catalog's criteria) ---------------------
 
 #: A document line that makes the sandbox's antivirus report the file infected.
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"

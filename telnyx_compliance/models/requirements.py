@@ -1,4 +1,4 @@
-"""Requirements catalogue: requirement types, requirements, regulatory requirements."""
+"""Requirements catalog: requirement types, requirements, regulatory requirements."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The compliance rules of onboarding: requests, deterministic references, plans, CSV I/O and steps.
+"""The compliance rules of onboarding: requests, deterministic references, plans, CSV I/O, the
+reads (``lookups``), the idempotent writes (``ensure``) and the pipeline order (``runner``).
 
 Nothing here imports Prefect: ``tasks/`` and ``flows/`` wrap these functions.
 """

@@ -12,9 +12,9 @@ directly (:func:`run_bulk_async`). A run goes:
    keeps pacing requests); an invalid row, or one an earlier run completed, gets its line at once; the
    others enter as concurrency slots free up. A market's requirements are looked up when its first row
    comes, once; the phone numbers of the rows about to enter are looked up 20 per call. A row holds a slot
-   only while it is submitted (:func:`~.steps.submit_onboarding`: requirements, plan, address, documents,
+   only while it is submitted (:func:`~.runner.submit_onboarding`: requirements, plan, address, documents,
    group, submit); it waits for Telnyx's review holding none (one :class:`~.approvals.ApprovalWatcher`
-   polls for the whole run), then is finished (:func:`~.steps.finish_onboarding`: its numbers ordered
+   polls for the whole run), then is finished (:func:`~.runner.finish_onboarding`: its numbers ordered
    carrying the group, the group attached to the orders given by id) and its line written. Rows of one
    onboarding (same customer, country, number type and action) are submitted one after the other: the
    first creates the address, documents and group, the next ones reuse them and add their own orders.
@@ -56,6 +56,7 @@ from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.onboarding.approvals import ApprovalWatcher
 from telnyx_compliance.onboarding.csv_io import ParsedRow, count_rows, iter_rows
 from telnyx_compliance.onboarding.known import KnownResources, MarketKey
+from telnyx_compliance.onboarding.lookups import prefetch_numbers, prefetch_requirements
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingKey
 from telnyx_compliance.onboarding.results import HandOver, OnboardingResult
@@ -66,14 +67,8 @@ from telnyx_compliance.onboarding.results_csv import (
     RowStatus,
     latest_results,
 )
+from telnyx_compliance.onboarding.runner import Submission, finish_onboarding, submit_onboarding
 from telnyx_compliance.onboarding.snapshots import GroupSnapshot
-from telnyx_compliance.onboarding.steps import (
-    Submission,
-    finish_onboarding,
-    prefetch_numbers,
-    prefetch_requirements,
-    submit_onboarding,
-)
 from telnyx_compliance.settings import PipelineSettings
 
 _PLAN_KEY = re.compile(r"\[([a-z0-9_]+)\]")

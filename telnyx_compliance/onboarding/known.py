@@ -30,7 +30,7 @@ from telnyx_compliance.onboarding.requirements import RequirementSpec
 from telnyx_compliance.onboarding.snapshots import GroupSnapshot, RequirementReview
 
 if TYPE_CHECKING:
-    from telnyx_compliance.onboarding.steps import NumberRequirements
+    from telnyx_compliance.onboarding.lookups import NumberRequirements
 
 _PAGE_SIZE = 250
 
@@ -102,7 +102,7 @@ class KnownResources:
     groups: dict[str, KnownGroup] = field(default_factory=dict)
     orders: dict[str, KnownOrder] = field(default_factory=dict)
     requirements: dict[MarketKey, list[RequirementSpec]] = field(default_factory=dict)
-    #: What Telnyx says about each phone number (``steps.prefetch_numbers``, batched for a bulk run).
+    #: What Telnyx says about each phone number (``lookups.prefetch_numbers``, batched for a bulk run).
     numbers: dict[str, NumberRequirements] = field(default_factory=dict)
 
     @classmethod

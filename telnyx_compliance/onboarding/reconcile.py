@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._text import escape_markdown
+from telnyx_compliance.onboarding.ensure import attach_requirement_group
 from telnyx_compliance.onboarding.references import (
     DEFAULT_PREFIX,
     GROUP_SUFFIX,
@@ -34,7 +35,13 @@ from telnyx_compliance.onboarding.references import (
     is_group_reference,
 )
 from telnyx_compliance.onboarding.results import AttachedOrder, HandOver
-from telnyx_compliance.onboarding.steps import GroupSnapshot, attach_requirement_group
+from telnyx_compliance.onboarding.snapshots import (
+    APPROVED,
+    DECLINED,
+    PENDING,
+    REJECTED_GROUP_STATUSES,
+    GroupSnapshot,
+)
 
 __all__ = [
     "GroupOutcome",
@@ -156,7 +163,7 @@ def _reasons(group: GroupSnapshot, raw_reason: str | None) -> tuple[str, ...]:
     reasons = [
         f"{review.requirement_id}: {review.reason or review.status}"
         for review in group.requirements
-        if review.reason or review.status in {"declined", "expired"}
+        if review.reason or review.status in REJECTED_GROUP_STATUSES
     ]
     if raw_reason and not reasons:
         reasons.append(raw_reason)
@@ -226,13 +233,13 @@ async def reconcile(
                 number_order_phone_number_ids=handover.number_order_phone_number_ids,
             )
         )
-    approved = any(group.status == "approved" for group, _ in groups)
+    approved = any(group.status == APPROVED for group, _ in groups)
     waiting = await list_waiting_orders(client, prefix) if approved else {}
 
     outcomes: list[GroupOutcome] = []
     for group, raw_reason in groups:
         reference = group.customer_reference or ""
-        if group.status == "approved":
+        if group.status == APPROVED:
             orders = [*waiting.get(reference, []), *by_handover.get(group.id, [])]
             if not orders:
                 continue
@@ -259,17 +266,17 @@ async def reconcile(
                     already_attached=tuple(already),
                 )
             )
-        elif group.status in {"declined", "expired"}:
+        elif group.status in REJECTED_GROUP_STATUSES:
             outcomes.append(
                 GroupOutcome(
                     group_id=group.id,
                     customer_reference=reference,
                     status=group.status,
-                    action="declined" if group.status == "declined" else "expired",
+                    action="declined" if group.status == DECLINED else "expired",
                     reasons=_reasons(group, raw_reason),
                 )
             )
-        elif group.status == "pending-approval":
+        elif group.status == PENDING:
             outcomes.append(
                 GroupOutcome(
                     group_id=group.id, customer_reference=reference, status=group.status, action="pending"

@@ -131,10 +131,12 @@ class OnboardingResult(BaseModel):
     @property
     def decline_reasons(self) -> dict[str, str]:
         """Requirement name -> reason, for every requirement the reviewer did not accept."""
+        from telnyx_compliance.onboarding.snapshots import DECLINED, REJECTED_GROUP_STATUSES  # (imports this)
+
         return {
-            outcome.name: outcome.reason or outcome.status or "declined"
+            outcome.name: outcome.reason or outcome.status or DECLINED
             for outcome in self.requirements
-            if outcome.status in {"declined", "expired"} or outcome.reason
+            if outcome.status in REJECTED_GROUP_STATUSES or outcome.reason
         }
 
     @classmethod

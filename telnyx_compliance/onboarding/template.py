@@ -19,11 +19,11 @@ import phonenumbers
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance.onboarding.csv_io import ADDRESS_COLUMNS, DOCUMENT_PREFIX, VALUE_PREFIX
 from telnyx_compliance.onboarding.fake import minimal_pdf, vary_example
+from telnyx_compliance.onboarding.lookups import lookup_requirements
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.plan import TextProblem, check_text, describe_criteria
 from telnyx_compliance.onboarding.request import OnboardingKey, check_country_code
 from telnyx_compliance.onboarding.requirements import RequirementSpec
-from telnyx_compliance.onboarding.steps import lookup_requirements
 from telnyx_compliance.settings import TelnyxSettings
 
 BASE_COLUMNS = ("customer_reference", "country_code", "phone_number_type", "action")

@@ -16,17 +16,18 @@ import pytest
 from pipeline_support import MakeRequest
 
 from configs.settings import PipelineSettings
-from telnyx_compliance import AsyncTelnyx
+from telnyx_compliance import AsyncTelnyx, is_transient
 from telnyx_compliance._exceptions import APIConnectionError
 from telnyx_compliance.onboarding import bulk
 from telnyx_compliance.onboarding.bulk import BulkRunner, BulkSummary
 from telnyx_compliance.onboarding.csv_io import ParsedRow
+from telnyx_compliance.onboarding.errors import OnboardingError
 from telnyx_compliance.onboarding.known import KnownResources
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult, StepEvent
 from telnyx_compliance.onboarding.results_csv import ResultsWriter
-from telnyx_compliance.onboarding.steps import OnboardingError, is_transient, onboard
+from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.sandbox import SandboxServer
 
 from ._chaos_harness import chaos

@@ -35,7 +35,7 @@ from telnyx_compliance import AsyncTelnyx, RateLimiter
 from telnyx_compliance.onboarding.bulk import run_bulk_async
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results_csv import latest_results
-from telnyx_compliance.onboarding.steps import onboard
+from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.sandbox import SandboxServer
 
 REPO = Path(__file__).resolve().parents[2]

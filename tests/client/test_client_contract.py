@@ -150,7 +150,7 @@ async def test_number_orders(client: AsyncTelnyx) -> None:
     assert isinstance(number_group, models.NumberOrderPhoneNumberUpdateRequirementGroupResponse)
 
 
-async def test_requirements_catalogue(client: AsyncTelnyx) -> None:
+async def test_requirements_catalog(client: AsyncTelnyx) -> None:
     types = await client.requirement_types.list(filter={"name": {"contains": "utility"}}, sort=["name"])
     assert isinstance(types, models.RequirementTypeListResponse) and types.data
     assert isinstance(await client.requirement_types.retrieve(UUID), models.RequirementTypeRetrieveResponse)

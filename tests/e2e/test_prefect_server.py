@@ -19,7 +19,7 @@ from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx
 from telnyx_compliance.onboarding.csv_io import iter_rows
 from telnyx_compliance.onboarding.mapping import RequirementMapping
-from telnyx_compliance.onboarding.steps import onboard
+from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.onboarding.template import fake_rows, fetch_requirements
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 

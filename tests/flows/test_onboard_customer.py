@@ -179,7 +179,7 @@ async def test_failure_before_submission_rolls_back_the_uploaded_documents(
     async def unavailable(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("requirement groups are unavailable")
 
-    monkeypatch.setattr(tasks.requirement_group, "ensure_requirement_group", unavailable)
+    monkeypatch.setattr(tasks.requirement_group, "requirement_group_stage", unavailable)
     request = make_request("DE", "local")
     documents_before = sandbox.stats()["resources"]["documents"]
 
@@ -198,15 +198,15 @@ async def test_failure_before_submission_rolls_back_the_uploaded_documents(
     assert sandbox.stats()["duplicates"] == {}
 
 
-#: (task module, library function it calls): interrupting right after that step's side effects.
+#: (task module, library stage it runs): interrupting right after that step's side effects.
 INTERRUPTIONS = [
-    ("tasks.address", "ensure_address"),
-    ("tasks.documents", "ensure_documents"),
-    ("tasks.requirement_group", "ensure_requirement_group"),
-    ("tasks.requirement_group", "submit_group"),
-    ("tasks.requirement_group", "poll_approval"),
-    ("tasks.orders", "ensure_number_order"),
-    ("tasks.orders", "attach_orders"),
+    ("tasks.address", "address_stage"),
+    ("tasks.documents", "documents_stage"),
+    ("tasks.requirement_group", "requirement_group_stage"),
+    ("tasks.requirement_group", "submit_stage"),
+    ("tasks.requirement_group", "wait_for_review"),
+    ("tasks.orders", "number_order_stage"),
+    ("tasks.orders", "attach_stage"),
 ]
 
 

@@ -8,7 +8,14 @@ from prefect.states import Failed
 
 from tasks import address, documents, orders, plan, report, requirement_group, requirements
 from tasks._retries import API_TASK_RETRIES, is_transient_failure
-from telnyx_compliance import APIConnectionError, RateLimitError, UnprocessableEntityError
+from telnyx_compliance import (
+    APIConnectionError,
+    APIStatusError,
+    InternalServerError,
+    RateLimitError,
+    UnprocessableEntityError,
+    is_transient,
+)
 from telnyx_compliance.onboarding.plan import PlanError
 from telnyx_compliance.onboarding.request import OnboardingKey
 
@@ -65,3 +72,25 @@ def _status_error(kind: type[Exception], status: int) -> Exception:
 )
 def test_prefect_retries_only_what_the_client_could_not(error: Exception, retried: bool) -> None:
     assert is_transient_failure(None, None, Failed(data=error)) is retried
+
+
+def _outcome_unknown() -> Exception:
+    error = APIConnectionError()
+    error.outcome_unknown = True
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (_status_error(APIStatusError, 408), True),
+        (_status_error(InternalServerError, 503), True),
+        (_outcome_unknown(), False),
+        (ValueError("not an API error"), False),
+    ],
+    ids=["408", "503", "outcome-unknown", "other"],
+)
+def test_one_definition_of_transient(error: Exception, transient: bool) -> None:
+    # The library's definition is Prefect's retry condition too.
+    assert is_transient(error) is transient
+    assert is_transient_failure(None, None, Failed(data=error)) is transient

@@ -16,13 +16,14 @@ from pipeline_support import MakeRequest, count_writes
 
 from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx
-from telnyx_compliance.onboarding import steps
+from telnyx_compliance.onboarding import lookups, runner
+from telnyx_compliance.onboarding.errors import OnboardingError
 from telnyx_compliance.onboarding.known import KnownResources
 from telnyx_compliance.onboarding.references import is_group_reference, order_reference_prefix_for_group
 from telnyx_compliance.onboarding.report import outcome_markdown
 from telnyx_compliance.onboarding.requirements import AcceptanceCriteria, RequirementSpec
 from telnyx_compliance.onboarding.results import StepEvent
-from telnyx_compliance.onboarding.steps import onboard
+from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.sandbox import SandboxServer
 
 SETTINGS = PipelineSettings(
@@ -126,7 +127,7 @@ async def test_textual_value_the_reviewer_declines(
 ) -> None:
     # Telnyx's reviewers may apply rules the API does not publish: drop the published criteria so the
     # plan lets a bad VAT number through, and the review declines it.
-    real_lookup = steps.lookup_requirements
+    real_lookup = lookups.lookup_requirements
 
     async def without_criteria(api: AsyncTelnyx, key: Any) -> list[RequirementSpec]:
         return [
@@ -134,7 +135,7 @@ async def test_textual_value_the_reviewer_declines(
             for spec in await real_lookup(api, key)
         ]
 
-    monkeypatch.setattr(steps, "lookup_requirements", without_criteria)
+    monkeypatch.setattr(lookups, "lookup_requirements", without_criteria)
     request = make_request("DE", "local", values={"tax_id": "DE12"})
 
     result = await onboard(client, request, settings=SETTINGS)
@@ -149,7 +150,7 @@ async def test_textual_value_the_reviewer_declines(
 async def test_fixing_a_declined_value_patches_only_that_value_and_resubmits(
     client: AsyncTelnyx, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_lookup = steps.lookup_requirements
+    real_lookup = lookups.lookup_requirements
 
     async def without_criteria(api: AsyncTelnyx, key: Any) -> list[RequirementSpec]:
         return [
@@ -157,7 +158,7 @@ async def test_fixing_a_declined_value_patches_only_that_value_and_resubmits(
             for spec in await real_lookup(api, key)
         ]
 
-    monkeypatch.setattr(steps, "lookup_requirements", without_criteria)
+    monkeypatch.setattr(lookups, "lookup_requirements", without_criteria)
     declined = await onboard(client, make_request("DE", "local", customer="fixme", values={"tax_id": "DE12"}))
     assert declined.status == "declined"
     patches: list[Any] = []
@@ -309,9 +310,9 @@ async def test_failure_before_submission_deletes_the_documents_it_uploaded(
     client: AsyncTelnyx, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def broken(*args: Any, **kwargs: Any) -> Any:
-        raise steps.OnboardingError("requirement group service unavailable")
+        raise OnboardingError("requirement group service unavailable")
 
-    monkeypatch.setattr(steps, "ensure_requirement_group", broken)
+    monkeypatch.setattr(runner, "ensure_requirement_group", broken)
     request = make_request("GB", "mobile")
 
     result = await onboard(client, request, settings=SETTINGS)
@@ -328,7 +329,7 @@ import asyncio, os, signal, sys
 from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx
 from telnyx_compliance.onboarding.request import OnboardingRequest
-from telnyx_compliance.onboarding.steps import onboard
+from telnyx_compliance.onboarding.runner import onboard
 
 request = OnboardingRequest.model_validate_json(open(sys.argv[2]).read())
 
@@ -455,7 +456,7 @@ async def test_numbers_are_looked_up_twenty_per_call_and_none_is_lost(
     # which the plan would then report as "unknown to Telnyx".
     numbers = [f"+4930{7000000 + index:07d}" for index in range(45)]
     before = _calls(sandbox)
-    found = await steps.lookup_requirements_for_numbers(client, numbers)
+    found = await lookups.lookup_requirements_for_numbers(client, numbers)
     calls = _calls(sandbox) - before
     assert calls["GET /v2/phone_numbers_regulatory_requirements"] == 3
     assert [entry.phone_number for entry in found] == numbers

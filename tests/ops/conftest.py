@@ -16,7 +16,7 @@ from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.references import order_reference_prefix_for_group
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult
-from telnyx_compliance.onboarding.steps import onboard
+from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.onboarding.template import fake_rows, fetch_requirements
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 

@@ -1,4 +1,4 @@
-"""The catalogue diff: pure, from API-shaped models; plus one snapshot of the sandbox's catalogue."""
+"""The catalog diff: pure, from API-shaped models; plus one snapshot of the sandbox's catalog."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def test_store_keeps_latest_and_history(tmp_path: Path) -> None:
     ]
 
 
-async def test_snapshot_of_the_sandbox_catalogue(sandbox: SandboxServer) -> None:
+async def test_snapshot_of_the_sandbox_catalog(sandbox: SandboxServer) -> None:
     async with client_for(sandbox) as client:
         snapshot = await take_snapshot(client)
     assert "DE local ordering" in snapshot.markets

@@ -21,7 +21,7 @@ from telnyx_compliance.onboarding.confine import ConfinementError, confine
 from telnyx_compliance.onboarding.fake import minimal_pdf
 from telnyx_compliance.onboarding.plan import PlanError
 from telnyx_compliance.onboarding.request import OnboardingRequest
-from telnyx_compliance.onboarding.steps import plan_request
+from telnyx_compliance.onboarding.runner import plan_request
 from telnyx_compliance.onboarding.template import fetch_requirements
 from telnyx_compliance.sandbox import SandboxServer
 

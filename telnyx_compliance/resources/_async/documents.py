@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ..._base_client import first_match, path_param, request_body
+from ..._base_client import path_param, request_body
 from ..._files import FileInput, read_upload
 from ..._pagination import AsyncPaginator
 from ...models.documents import (
@@ -23,7 +23,7 @@ from ...models.documents import (
     DocumentUploadJsonResponse,
     DocumentUploadResponse,
 )
-from ._resource import AsyncAPIResource, AsyncFindExisting
+from ._resource import AsyncAPIResource, AsyncFindExisting, find_by_reference
 
 __all__ = ["AsyncDocumentLinksResource", "AsyncDocumentsResource"]
 
@@ -56,14 +56,16 @@ class AsyncDocumentsResource(AsyncAPIResource):
         )
 
     def _find_by_reference(self, customer_reference: str, envelope: type[E]) -> AsyncFindExisting[E]:
-        async def find_existing() -> E | None:
-            page = await self.list(
-                filter={"customer_reference": {"eq": customer_reference}}, page_size=250
-            ).first_page()
-            match = first_match(page.data, customer_reference)
-            return None if match is None else envelope(data=match)
+        async def shape(document: DocServiceDocument) -> E:
+            return envelope(data=document)
 
-        return find_existing
+        return find_by_reference(
+            customer_reference,
+            lambda: self.list(
+                filter={"customer_reference": {"eq": customer_reference}}, page_size=250
+            ).first_page(),
+            shape,
+        )
 
     async def upload(
         self,

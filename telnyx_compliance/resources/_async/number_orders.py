@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..._base_client import first_match, path_param, request_body, validate_e164
+from ..._base_client import path_param, request_body, validate_e164
 from ..._pagination import AsyncPaginator
 from ...models.number_orders import (
     NumberOrder,
@@ -29,7 +29,7 @@ from ...models.number_orders import (
     SubNumberOrderUpdateResponse,
     UpdateRegulatoryRequirement,
 )
-from ._resource import AsyncAPIResource, AsyncFindExisting
+from ._resource import AsyncAPIResource, AsyncFindExisting, find_by_reference
 
 __all__ = [
     "AsyncNumberOrderPhoneNumbersResource",
@@ -46,17 +46,17 @@ def _requirements(values: RequirementValues | None) -> builtins.list[Any] | None
 
 class AsyncNumberOrdersResource(AsyncAPIResource):
     def _find_by_reference(self, customer_reference: str) -> AsyncFindExisting[NumberOrderCreateResponse]:
-        async def find_existing() -> NumberOrderCreateResponse | None:
-            page = await self.list(
-                filter={"customer_reference": customer_reference}, page_size=250
-            ).first_page()
-            match = first_match(page.data, customer_reference)
-            if match is None or not match.id:
+        async def shape(match: Any) -> NumberOrderCreateResponse | None:
+            if not match.id:
                 return None
             order = await self.retrieve(match.id)
             return NumberOrderCreateResponse(data=order.data)
 
-        return find_existing
+        return find_by_reference(
+            customer_reference,
+            lambda: self.list(filter={"customer_reference": customer_reference}, page_size=250).first_page(),
+            shape,
+        )
 
     async def create(
         self,

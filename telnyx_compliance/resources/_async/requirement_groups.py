@@ -6,14 +6,14 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from ..._base_client import first_match, path_param, request_body
+from ..._base_client import path_param, request_body
 from ...models.requirement_groups import (
     RegulatoryRequirementValue,
     RequirementGroup,
     RequirementGroupCreateParams,
     RequirementGroupUpdateParams,
 )
-from ._resource import AsyncAPIResource, AsyncFindExisting
+from ._resource import AsyncAPIResource, AsyncFindExisting, find_by_reference
 
 __all__ = ["AsyncRequirementGroupsResource"]
 
@@ -22,12 +22,12 @@ RequirementValues = Sequence[RegulatoryRequirementValue | Mapping[str, Any]]
 
 class AsyncRequirementGroupsResource(AsyncAPIResource):
     def _find_by_reference(self, customer_reference: str) -> AsyncFindExisting[RequirementGroup]:
-        async def find_existing() -> RequirementGroup | None:
-            return first_match(
-                await self.list(filter={"customer_reference": customer_reference}), customer_reference
-            )
+        async def shape(group: RequirementGroup) -> RequirementGroup:
+            return group
 
-        return find_existing
+        return find_by_reference(
+            customer_reference, lambda: self.list(filter={"customer_reference": customer_reference}), shape
+        )
 
     async def create(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ..._base_client import first_match, path_param, request_body, validate_e164
+from ..._base_client import path_param, request_body, validate_e164
 from ..._pagination import AsyncPaginator
 from ...models.user_addresses import (
     UserAddress,
@@ -13,21 +13,23 @@ from ...models.user_addresses import (
     UserAddressCreateResponse,
     UserAddressRetrieveResponse,
 )
-from ._resource import AsyncAPIResource, AsyncFindExisting
+from ._resource import AsyncAPIResource, AsyncFindExisting, find_by_reference
 
 __all__ = ["AsyncUserAddressesResource"]
 
 
 class AsyncUserAddressesResource(AsyncAPIResource):
     def _find_by_reference(self, customer_reference: str) -> AsyncFindExisting[UserAddressCreateResponse]:
-        async def find_existing() -> UserAddressCreateResponse | None:
-            page = await self.list(
-                filter={"customer_reference": {"eq": customer_reference}}, page_size=250
-            ).first_page()
-            match = first_match(page.data, customer_reference)
-            return None if match is None else UserAddressCreateResponse(data=match)
+        async def shape(address: Any) -> UserAddressCreateResponse:
+            return UserAddressCreateResponse(data=address)
 
-        return find_existing
+        return find_by_reference(
+            customer_reference,
+            lambda: self.list(
+                filter={"customer_reference": {"eq": customer_reference}}, page_size=250
+            ).first_page(),
+            shape,
+        )
 
     async def create(
         self,
