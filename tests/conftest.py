@@ -25,11 +25,11 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 
 import phonenumbers  # noqa: E402
 import pytest  # noqa: E402
-from pipeline_support import MakeRequest  # noqa: E402
 
 from telnyx_compliance.onboarding.fake import minimal_pdf, minimal_png  # noqa: E402
 from telnyx_compliance.onboarding.request import OnboardingRequest  # noqa: E402
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from tests.support import MakeRequest  # noqa: E402
 
 #: Environment variables of this project that a developer's shell (or a .env) might set; no test sees them.
 _OWN_PREFIXES = ("TELNYX_", "COMPLIANCE_", "SANDBOX_")

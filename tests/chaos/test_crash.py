@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._chaos_harness import chaos
+from .support import chaos
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,6 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from pipeline_support import MakeRequest
 
 from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx, is_transient
@@ -29,8 +28,9 @@ from telnyx_compliance.onboarding.results import OnboardingResult, StepEvent
 from telnyx_compliance.onboarding.results_csv import ResultsWriter
 from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.sandbox import SandboxServer
+from tests.support import MakeRequest
 
-from ._chaos_harness import chaos
+from .support import chaos
 
 FAST = PipelineSettings(approval_poll_interval=0.05, approval_poll_max_interval=0.2, approval_poll_timeout=20)
 

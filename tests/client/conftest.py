@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from _client_helpers import API_KEY, Recorder
 
 from telnyx_compliance import AsyncTelnyx, Telnyx
+
+from .support import API_KEY, Recorder
 
 REPO = Path(__file__).resolve().parents[2]
 PRISM = REPO / "tools" / "prism" / "node_modules" / ".bin" / "prism"

@@ -10,7 +10,6 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from _client_helpers import API_KEY, Recorder
 
 from telnyx_compliance import (
     APIConnectionError,
@@ -23,6 +22,8 @@ from telnyx_compliance import (
     models,
 )
 from telnyx_compliance._base_client import MIN_RETRY_AFTER, parse_retry_after
+
+from .support import API_KEY, Recorder
 
 GROUP = {"id": "g1", "customer_reference": "tc-ref", "status": "unapproved"}
 ADDRESS = {"data": {"id": "a1", "customer_reference": "tc-ref"}}

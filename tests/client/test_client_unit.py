@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _client_helpers import API_KEY, Recorder
 
 import telnyx_compliance as tc
 from telnyx_compliance import (
@@ -24,6 +23,8 @@ from telnyx_compliance import (
     models,
 )
 from telnyx_compliance._base_client import build_query, validate_e164
+
+from .support import API_KEY, Recorder
 
 REPO = Path(__file__).resolve().parents[2]
 ERRORS = {

@@ -23,8 +23,8 @@ from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.onboarding.template import fake_rows, fetch_requirements
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 
-from .stack import REPO as REPO_ROOT
-from .stack import PrefectStack
+from .support import REPO as REPO_ROOT
+from .support import PrefectStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(420)]
 

@@ -9,12 +9,12 @@ from typing import Any, cast
 from uuid import UUID
 
 import pytest
-from pipeline_support import MakeRequest, count_writes
 
 from configs.settings import PipelineSettings, TelnyxSettings
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult
 from telnyx_compliance.sandbox import SandboxServer
+from tests.support import MakeRequest, count_writes
 
 #: A recognisable key: it must never show up in logs, results, artifacts, names or state messages.
 API_KEY = f"KEY-MUST-NOT-LEAK-{uuid.uuid4().hex}"

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_support import MakeRequest, count_writes
 
 from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx
@@ -25,6 +24,7 @@ from telnyx_compliance.onboarding.requirements import AcceptanceCriteria, Requir
 from telnyx_compliance.onboarding.results import StepEvent
 from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.sandbox import SandboxServer
+from tests.support import MakeRequest, count_writes
 
 SETTINGS = PipelineSettings(
     approval_poll_timeout=10, approval_poll_interval=0.05, approval_poll_max_interval=0.2

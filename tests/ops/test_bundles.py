@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from telnyx_compliance.bundles import bundle_report_markdown, deactivate_bundles, survey_bundles
 from telnyx_compliance.sandbox import SandboxServer
 
-from .conftest import client_for
+from .support import client_for
 
 
 async def _bundles(sandbox: SandboxServer, count: int) -> list[str]:

@@ -17,7 +17,7 @@ from telnyx_compliance.catalog_diff import (
 from telnyx_compliance.models.requirements import DocReqsRequirement, DocReqsRequirementType
 from telnyx_compliance.sandbox import SandboxServer
 
-from .conftest import client_for
+from .support import client_for
 
 ADDRESS = {
     "id": "t-addr",

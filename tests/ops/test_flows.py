@@ -18,7 +18,7 @@ from flows.verify_number import verify_number
 from tasks._client import use_settings
 from telnyx_compliance.sandbox import SandboxServer
 
-from .conftest import REVIEW_SECONDS, PendingFactory, order_without_group
+from .support import REVIEW_SECONDS, PendingFactory, order_without_group
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

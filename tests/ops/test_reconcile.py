@@ -14,7 +14,7 @@ from telnyx_compliance.onboarding.reconcile import (
 )
 from telnyx_compliance.sandbox import SandboxServer
 
-from .conftest import REVIEW_SECONDS, PendingFactory, client_for, order_without_group
+from .support import REVIEW_SECONDS, PendingFactory, client_for, order_without_group
 
 
 def test_group_reference_of_order_inverts_the_order_reference() -> None:

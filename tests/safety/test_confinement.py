@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-from pipeline_support import count_writes
 from typer.testing import CliRunner
 
 from configs.settings import PipelineSettings
@@ -24,6 +23,7 @@ from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.runner import plan_request
 from telnyx_compliance.onboarding.template import fetch_requirements
 from telnyx_compliance.sandbox import SandboxServer
+from tests.support import count_writes
 
 
 @pytest.fixture

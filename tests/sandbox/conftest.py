@@ -9,9 +9,7 @@ import pytest
 
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 
-from .spec import SpecChecker, spec_path
-
-API_KEY = "sandbox-test-key"
+from .support import API_KEY, DEFAULT_KNOBS, SpecChecker, spec_path
 
 
 @pytest.fixture(scope="session")
@@ -31,24 +29,6 @@ def sandbox(server: SandboxServer) -> Iterator[SandboxServer]:
     server.reset()
     server.configure(**DEFAULT_KNOBS)
     yield server
-
-
-DEFAULT_KNOBS = {
-    "latency_ms": 0.0,
-    "latency_jitter_ms": 0.0,
-    "rate_limit": 0.0,
-    "rate_limit_window": 1.0,
-    "throttle_rate": 0.0,
-    "retry_after": 1.0,
-    "error_rate": 0.0,
-    "drop_rate": 0.0,
-    "lost_response_rate": 0.0,
-    "approve_after": 5.0,
-    "group_ttl": 0.0,
-    "document_ttl": 1800.0,
-    "verification_code_ttl": 600.0,
-    "download_link_ttl": 300.0,
-}
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from telnyx_compliance.sandbox.hardening import (
     is_loopback_host,
 )
 
-from .helpers import PDF
+from .support import PDF
 
 with warnings.catch_warnings():  # Starlette's notice about httpx in its TestClient
     warnings.simplefilter("ignore")

@@ -19,7 +19,7 @@ from telnyx_compliance.sandbox.catalog import (
     requirement_type_id,
 )
 
-from .helpers import PDF, complete_group, upload
+from .support import PDF, complete_group, upload
 
 AUTH = {"Authorization": "Bearer k"}
 

@@ -10,7 +10,7 @@ import pytest
 
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 
-from .helpers import create_address
+from .support import create_address
 
 
 def _statuses(api: httpx.Client, count: int, path: str = "/requirement_groups") -> Counter[int]:

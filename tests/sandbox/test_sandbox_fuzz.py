@@ -42,8 +42,7 @@ from schemathesis.specs.openapi.checks import (
 from telnyx_compliance.sandbox import SandboxConfig, create_app
 from telnyx_compliance.sandbox.routes import documents as sandbox_documents
 
-from .helpers import complete_group, create_address, submit, upload
-from .spec import spec_path
+from .support import complete_group, create_address, spec_path, submit, upload
 
 with warnings.catch_warnings():  # Starlette's notice about httpx in its TestClient
     warnings.simplefilter("ignore")

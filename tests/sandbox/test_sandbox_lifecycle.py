@@ -8,7 +8,7 @@ import pytest
 from telnyx_compliance.sandbox import SandboxServer
 from telnyx_compliance.sandbox.catalog import DENY_MARKER
 
-from .helpers import INFECTED, PDF, complete_group, create_address, get_group, requirements, submit, upload
+from .support import INFECTED, PDF, complete_group, create_address, get_group, requirements, submit, upload
 
 # -- requirement groups --------------------------------------------------------------------------------------
 

@@ -16,8 +16,7 @@ import pytest
 from telnyx_compliance.sandbox import SandboxServer
 from telnyx_compliance.sandbox.catalog import requirement_type_id
 
-from .conftest import API_KEY, DEFAULT_KNOBS
-from .spec import SpecChecker, spec_path
+from .support import API_KEY, DEFAULT_KNOBS, SpecChecker, spec_path
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 

@@ -11,7 +11,7 @@ import pytest
 from telnyx_compliance.onboarding.csv_io import CSVFormatError, ParsedRow, iter_rows, read_layout
 from telnyx_compliance.onboarding.fake import minimal_pdf
 
-from .conftest import WriteCSV, valid_row
+from .support import WriteCSV, valid_row
 
 
 def parse(path: Path, **kwargs: object) -> list[ParsedRow]:

@@ -3,39 +3,14 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from telnyx_compliance.onboarding.fake import minimal_pdf, minimal_png
 
-ADDRESS = {
-    "address_first_name": "Erika",
-    "address_last_name": "Mustermann",
-    "address_business_name": "Acme GmbH",
-    "address_street_address": "Friedrichstrasse 12",
-    "address_locality": "Berlin",
-    "address_postal_code": "10117",
-}
-
-WriteCSV = Callable[..., Path]
-
-
-def valid_row(customer_reference: str = "acme", **cells: str) -> dict[str, str]:
-    """A row valid under the CSV format (DE, local, ordering), with one document and one value."""
-    row = {
-        "customer_reference": customer_reference,
-        "country_code": "DE",
-        "phone_number_type": "local",
-        "action": "ordering",
-        **ADDRESS,
-        "phone_numbers": "+4930123456",
-        "doc_proof_of_address": "documents/bill.pdf",
-        "value_tax_id": "DE123456789",
-    }
-    row.update(cells)
-    return row
+from .support import WriteCSV, valid_row
 
 
 @pytest.fixture
