@@ -2,8 +2,10 @@
 
 Reads and validates the CSV (invalid rows are reported, not run), submits the rows at the rate Telnyx
 allows, waits for all their reviews together, orders and attaches as groups are approved, writes the
-results CSV as rows finish, and publishes a progress artifact, a results table and a markdown summary. The
-flow ends Failed unless every valid row completed (the same rule as the CLI's exit code).
+results CSV as rows finish, and publishes a progress artifact, a markdown summary, a link to the results CSV
+and a table of the rows that did not complete. It emits an event per requirement-group decision it saw and
+one summary event (``tasks/events.py``). The flow ends Failed unless every valid row completed (the same
+rule as the CLI's exit code).
 
 The rows are run by the library's :class:`~telnyx_compliance.onboarding.bulk.BulkRun`, not by one Prefect
 task per row or batch: rows do not wait for Prefect. ``compliance onboard`` starts the run before Prefect's
@@ -29,6 +31,7 @@ from pydantic import Field
 from configs.settings import PipelineSettings, TelnyxSettings
 from tasks._client import pipeline_settings, shared_rate_limiter, telnyx_settings, use_settings
 from tasks.bulk import PrefectRateLimiter, ProgressArtifact, publish_bulk_report
+from tasks.events import bulk_summary_event, emit, group_event
 from telnyx_compliance import RateLimiter
 from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
 from telnyx_compliance.onboarding.csv_io import CSVFormatError
@@ -116,12 +119,23 @@ async def bulk_onboard(
             return Failed(message=str(error), data=error)
         logger.info("API calls: %s", run.client.stats.as_dict())
     await publish_bulk_report(summary)
+    _emit_events(summary)
     counts = ", ".join(f"{status} {count}" for status, count in summary.counts.items())
     message = f"{summary.rows} row(s): {counts}; results in {summary.results_path}"
     logger.info(message)
     if summary.exit_code != 0:
         return Failed(message=message, data=summary)
     return Completed(message=message, data=summary)
+
+
+def _emit_events(summary: BulkSummary) -> None:
+    """One event per requirement-group decision the rows run saw (approved, declined, expired; rows carried
+    over from an earlier run are not run, so not reported again), then the run's summary event."""
+    from prefect.runtime import flow_run
+
+    for decision in summary.decisions.values():
+        emit(group_event(decision, observed_by="bulk_onboard"))
+    emit(bulk_summary_event(summary, flow_run.id))
 
 
 def _confined_for_deployment(

@@ -30,6 +30,7 @@ from tasks._client import use_settings
 from tasks._names import customer_of
 from tasks.address import create_address
 from tasks.documents import upload_documents
+from tasks.events import emit, result_events
 from tasks.orders import attach_requirement_group, place_number_order
 from tasks.plan import plan_onboarding
 from tasks.report import publish_outcome
@@ -82,6 +83,8 @@ async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult
         progress = await STAGE_TASKS[stage.name](progress)
 
     result = progress.result()
+    for event in result_events(result, observed_by="onboard_customer"):
+        emit(event)
     await publish_outcome(result)
     return _final_state(result)
 

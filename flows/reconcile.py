@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
+from tasks.events import decisions_of_reconcile, emit, group_event
 from tasks.reconcile import publish_reconcile_report, reconcile_groups
 from telnyx_compliance.onboarding.reconcile import ReconcileReport
 from telnyx_compliance.onboarding.results import HandOver
@@ -26,6 +27,8 @@ async def reconcile_requirement_groups(handovers: list[HandOver] | None = None) 
     those to the group before it is attached); orders the pipeline placed are found on their own.
     """
     report = await reconcile_groups(list(handovers or []))
+    for decision in decisions_of_reconcile(report.outcomes):
+        emit(group_event(decision, observed_by="reconcile_requirement_groups"))
     await publish_reconcile_report(report)
     message = (
         f"{report.groups_seen} group(s) of ours: {report.count('attached')} attached now, "

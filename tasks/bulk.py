@@ -1,4 +1,5 @@
-"""What a bulk run shows in Prefect: a progress artifact while it runs, then a summary and a results table.
+"""What a bulk run shows in Prefect: a progress artifact while it runs, then its outcome three ways: a
+markdown summary, a link to the results CSV and a table of the rows that did not complete, with their errors.
 
 The rows themselves are run by the library (``BulkRun``), not by task runs: a task run costs Prefect about
 40 ms of bookkeeping, and rows must not wait for Prefect (see ``flows/bulk_onboard.py``). The tables are
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from prefect import task
 from prefect.artifacts import (
+    acreate_link_artifact,
     acreate_markdown_artifact,
     acreate_progress_artifact,
     acreate_table_artifact,
@@ -28,8 +30,10 @@ from telnyx_compliance._rate_limit import Reservation
 from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
 from telnyx_compliance.onboarding.results_csv import RESULT_COLUMNS
 
-#: Rows shown in the results table artifact (the results CSV has them all).
-TABLE_ROWS = 1000
+#: Rows shown in the table of rows that did not complete (the results CSV has them all).
+TABLE_ROWS = 500
+#: Columns of that table.
+TABLE_COLUMNS = ("row", "customer_reference", "status", "error")
 
 
 class PrefectRateLimiter(RateLimiter):
@@ -93,24 +97,44 @@ class ProgressArtifact:
 
 @task(name="publish-bulk-report", cache_policy=NO_CACHE, persist_result=False)
 async def publish_bulk_report(summary: BulkSummary) -> None:
-    """A markdown summary (counts by status and by error) and a table of the rows' results."""
+    """A markdown summary (counts by status and by error), a link to the results CSV and a table of the rows
+    that did not complete (first :data:`TABLE_ROWS`), with their errors."""
     await acreate_markdown_artifact(
         markdown=summary.markdown(), key="bulk-onboarding-summary", description="Bulk onboarding summary"
     )
-    results = results_frame(summary.results_path)
-    shown = results.head(TABLE_ROWS)
-    more = (
-        f" (first {TABLE_ROWS} of {len(results)}; all in {summary.results_path.name})"
-        if len(results) > len(shown)
-        else ""
+    await acreate_link_artifact(
+        link=results_link(summary.results_path),
+        link_text=summary.results_path.name,
+        key="bulk-onboarding-results-file",
+        description="The results CSV: one line per input row (a path on the worker that ran the flow)",
     )
+    rows, total = not_completed_rows(results_frame(summary.results_path))
+    more = f" (first {len(rows)} of {total}; all in {summary.results_path.name})" if total > len(rows) else ""
     await acreate_table_artifact(
-        table=[
-            {str(column): value for column, value in row.items()} for row in shown.to_dict(orient="records")
-        ],
-        key="bulk-onboarding-results",
-        description=f"One line per input row{more}",
+        table=rows or {column: [] for column in TABLE_COLUMNS},  # (columns even when empty)
+        key="bulk-onboarding-not-completed",
+        description=f"{total} row(s) that did not complete, with their errors{more}",
     )
+
+
+def results_link(path: Path) -> str:
+    """The results CSV as a link: a ``file://`` URI of its absolute path."""
+    return path.resolve().as_uri()
+
+
+def not_completed_rows(results: pd.DataFrame, limit: int = TABLE_ROWS) -> tuple[list[dict[str, str]], int]:
+    """The first ``limit`` rows of a results table whose status is not ``completed`` (row, customer
+    reference, status, error), and how many there are in all. A later line about a row supersedes earlier."""
+    if results.empty or "status" not in results.columns:
+        return [], 0
+    latest = results.drop_duplicates("row", keep="last") if "row" in results.columns else results
+    failed = latest[latest["status"] != "completed"]
+    shown = failed.head(limit)
+    rows = [
+        {column: str(line.get(column, "")) for column in TABLE_COLUMNS}
+        for line in shown.to_dict(orient="records")
+    ]
+    return rows, len(failed)
 
 
 def results_frame(path: Path) -> pd.DataFrame:

@@ -59,7 +59,7 @@ from telnyx_compliance.onboarding.known import KnownResources, MarketKey
 from telnyx_compliance.onboarding.lookups import prefetch_numbers, prefetch_requirements
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingKey
-from telnyx_compliance.onboarding.results import HandOver, OnboardingResult
+from telnyx_compliance.onboarding.results import GroupDecision, HandOver, OnboardingResult
 from telnyx_compliance.onboarding.results_csv import (
     ROW_STATUSES,
     ResultRow,
@@ -109,6 +109,8 @@ class BulkSummary:
     groups: int = 0
     #: What reconcile needs of the rows still pending when the run's wait ended.
     handovers: list[HandOver] = field(default_factory=list)
+    #: Decisions (approved, declined, expired) on the requirement groups of the rows run, one per group.
+    decisions: dict[str, GroupDecision] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -533,6 +535,9 @@ class BulkRunner:
             return
         if result.status == "pending_approval" and result.handover is not None:
             self.summary.handovers.append(result.handover)
+        decision = GroupDecision.of(result)
+        if decision is not None:
+            self.summary.decisions[decision.requirement_group_id] = decision
         self._record(result_row(row, result))
 
     async def _onboard(

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
@@ -83,6 +83,8 @@ class GroupOutcome(BaseModel):
     attached: tuple[AttachedOrder, ...] = ()
     already_attached: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    #: Requirement id -> the reviewer's reason, for each requirement declined (``reasons`` as a mapping).
+    requirement_reasons: dict[str, str] = Field(default_factory=dict)
     error: str | None = None
 
 
@@ -274,6 +276,11 @@ async def reconcile(
                     status=group.status,
                     action="declined" if group.status == DECLINED else "expired",
                     reasons=_reasons(group, raw_reason),
+                    requirement_reasons={
+                        review.requirement_id: review.reason or review.status or DECLINED
+                        for review in group.requirements
+                        if review.reason or review.status in REJECTED_GROUP_STATUSES
+                    },
                 )
             )
         elif group.status == PENDING:

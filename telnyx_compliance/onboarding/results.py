@@ -89,6 +89,47 @@ class StepEvent(BaseModel):
     detail: str = ""
 
 
+#: Decisions on a requirement group that the pipeline reports as one event each.
+GroupDecisionStatus = Literal["approved", "declined", "expired"]
+GROUP_DECISIONS: tuple[GroupDecisionStatus, ...] = ("approved", "declined", "expired")
+
+
+class GroupDecision(BaseModel):
+    """A decision on one requirement group, as a flow observed it: what an event about it carries.
+
+    Ids, references and the reviewer's reasons only: never document bytes, links or the API key.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    requirement_group_id: str
+    status: GroupDecisionStatus
+    customer_reference: str
+    #: The group's own reference (``tc-...-group``), when known.
+    requirement_group_reference: str | None = None
+    #: ISO country code of the market; empty when the observer does not know it (reconcile).
+    country_code: str = ""
+    phone_number_type: str = ""
+    #: Requirement (name, or id when only that is known) -> the reviewer's reason, for declined ones.
+    reasons: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, result: OnboardingResult) -> GroupDecision | None:
+        """The decision ``result`` observed, or None when its group is missing or undecided."""
+        status = result.requirement_group_status
+        if not result.requirement_group_id or status not in GROUP_DECISIONS:
+            return None
+        return cls(
+            requirement_group_id=result.requirement_group_id,
+            status=status,  # checked just above
+            customer_reference=result.customer_reference,
+            requirement_group_reference=result.requirement_group_reference,
+            country_code=result.country_code,
+            phone_number_type=result.phone_number_type,
+            reasons={} if status == "approved" else result.decline_reasons,
+        )
+
+
 class OnboardingResult(BaseModel):
     """The outcome of one onboarding."""
 

@@ -282,3 +282,41 @@ def test_run_onboard_one_returns_the_result_for_the_cli(
 
     assert completed.status == "completed" and completed.requirement_group_status == "approved"
     assert declined.status == "declined" and "infected" in (declined.error or "")
+
+
+async def test_a_declined_group_emits_a_declined_event_with_the_reasons(make_request: MakeRequest) -> None:
+    from tests.support import read_events
+
+    request = make_request("GB", "mobile", infected=True)
+
+    state, result = await run(request)
+
+    assert result.status == "declined" and result.requirement_group_id
+    flow_run = f"prefect.flow-run.{state.state_details.flow_run_id}"
+    (event,) = await read_events(["telnyx.requirement-group.declined"], related=flow_run)
+    assert event.resource.id == f"telnyx.requirement-group.{result.requirement_group_id}"
+    assert event.resource.name == request.customer_reference
+    assert event.resource["telnyx.customer-reference"] == request.customer_reference
+    assert event.resource["telnyx.country"] == "GB"
+    assert event.payload["status"] == "declined"
+    reasons = event.payload["reasons"]
+    assert "antivirus" in reasons["Identity Document"]
+    assert "Contact Name" not in reasons  # approved requirements carry no reason
+    assert API_KEY not in event.model_dump_json()
+    others = await read_events(
+        ["telnyx.requirement-group.approved", "telnyx.requirement-group.expired"], related=flow_run, timeout=0
+    )
+    assert others == []
+
+
+async def test_an_approved_group_emits_one_approved_event(make_request: MakeRequest) -> None:
+    from tests.support import read_events
+
+    state, result = await run(make_request("US", "local"))
+
+    assert result.status == "completed"
+    flow_run = f"prefect.flow-run.{state.state_details.flow_run_id}"
+    (event,) = await read_events(["telnyx.requirement-group.approved"], related=flow_run)
+    assert event.resource.id == f"telnyx.requirement-group.{result.requirement_group_id}"
+    assert event.resource["telnyx.observed-by"] == "onboard_customer"
+    assert "reasons" not in event.payload

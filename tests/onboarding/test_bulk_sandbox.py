@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -200,6 +201,7 @@ def test_the_bulk_flow_runs_the_example_and_publishes_its_report(
 ) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     from flows.bulk_onboard import run_bulk
 
@@ -216,21 +218,71 @@ def test_the_bulk_flow_runs_the_example_and_publishes_its_report(
     assert statuses(summary.results_path) == EXPECTED and summary.exit_code == 1
     assert sorted(heard) == sorted(EXPECTED)
     with get_client(sync_client=True) as prefect:
-        artifacts = {
-            artifact.key: artifact
-            for artifact in prefect.read_artifacts(
-                artifact_filter=ArtifactFilter(
-                    key=ArtifactFilterKey(
-                        any_=[
-                            "bulk-onboarding-summary",
-                            "bulk-onboarding-results",
-                            "bulk-onboarding-progress",
-                        ]
-                    )
+        artifacts: dict[str, Any] = {}
+        for artifact in prefect.read_artifacts(  # newest first: this run's, not an earlier test's
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(
+                    any_=[
+                        "bulk-onboarding-summary",
+                        "bulk-onboarding-not-completed",
+                        "bulk-onboarding-results-file",
+                        "bulk-onboarding-progress",
+                    ]
                 )
-            )
-        }
+            ),
+            sort=ArtifactSort.CREATED_DESC,
+        ):
+            artifacts.setdefault(str(artifact.key), artifact)
     assert "| completed | 6 |" in str(artifacts["bulk-onboarding-summary"].data)
     assert "| declined | 1 |" in str(artifacts["bulk-onboarding-summary"].data)
-    assert "hanse-logistik" in str(artifacts["bulk-onboarding-results"].data)
     assert artifacts["bulk-onboarding-progress"].data == 100.0
+    link = artifacts["bulk-onboarding-results-file"]
+    assert link.type == "markdown" and summary.results_path.resolve().as_uri() in str(link.data)
+    table = artifacts["bulk-onboarding-not-completed"]
+    assert table.type == "table" and table.description.startswith("5 row(s) that did not complete")
+    shown = json.loads(str(table.data))
+    assert {int(line["row"]): line["status"] for line in shown} == {
+        row: status for row, status in EXPECTED.items() if status != "completed"
+    }
+    assert set(shown[0]) == {"row", "customer_reference", "status", "error"}
+    declined = next(line for line in shown if line["status"] == "declined")
+    assert declined["customer_reference"] == "hanse-logistik" and "declined" in declined["error"]
+    assert "acme-telecom" not in str(table.data)  # completed rows are not listed
+    assert_bulk_events(summary)
+
+
+def assert_bulk_events(summary: BulkSummary) -> None:
+    """One summary event for the run, and one event per requirement group decided among its rows."""
+    import asyncio
+
+    from tests.support import read_events
+
+    summaries = asyncio.run(
+        read_events(
+            ["telnyx.bulk-onboarding.summary"],
+            where=lambda event: event.payload.get("results") == str(summary.results_path),
+        )
+    )
+    (mine,) = [e for e in summaries if e.payload["results"] == str(summary.results_path)]
+    assert mine.payload["counts"]["completed"] == 6 and mine.payload["counts"]["invalid"] == 4
+    assert mine.payload["decisions"] == {"approved": 5, "declined": 1, "expired": 0}
+    flow_run = mine.resource.id.removeprefix("telnyx.bulk-onboarding.")
+    related = f"prefect.flow-run.{flow_run}"
+    assert related in {r.id for r in mine.related}
+    groups = asyncio.run(
+        read_events(
+            ["telnyx.requirement-group.approved", "telnyx.requirement-group.declined"],
+            related=related,
+            at_least=6,
+        )
+    )
+    by_name: dict[str, list[Any]] = {}
+    for event in groups:
+        by_name.setdefault(event.event, []).append(event)
+    approved = by_name.get("telnyx.requirement-group.approved", [])
+    assert len(approved) == 5  # six completed rows; the two acme-telecom DE rows share one group
+    assert len({e.resource.id for e in approved}) == 5
+    (declined,) = by_name["telnyx.requirement-group.declined"]
+    assert declined.resource.name == "hanse-logistik" and declined.resource["telnyx.country"] == "DE"
+    assert declined.payload["reasons"] and all(declined.payload["reasons"].values())
+    assert all(e.resource["telnyx.observed-by"] == "bulk_onboard" for e in groups)

@@ -17,6 +17,7 @@ from flows.reconcile import reconcile_requirement_groups
 from flows.verify_number import verify_number
 from tasks._client import use_settings
 from telnyx_compliance.sandbox import SandboxServer
+from tests.support import read_events
 
 from .support import REVIEW_SECONDS, PendingFactory, order_without_group
 
@@ -50,6 +51,35 @@ async def test_reconcile_flow_attaches_and_publishes(
     assert "Attached now: **1**" in await _artifact("reconcile-requirement-groups")
     assert report.outcomes[0].group_id == result.requirement_group_id
     assert "1 attached now" in (state.message or "")
+    (event,) = await read_events(
+        ["telnyx.requirement-group.approved"], related=f"prefect.flow-run.{state.state_details.flow_run_id}"
+    )
+    assert event.resource.id == f"telnyx.requirement-group.{result.requirement_group_id}"
+    assert event.resource["telnyx.observed-by"] == "reconcile_requirement_groups"
+
+
+async def test_reconcile_flow_emits_declined_and_expired_events_with_reasons(
+    on_sandbox: SandboxServer, pending_onboardings: PendingFactory
+) -> None:
+    (declined,) = await pending_onboardings(1, seed=1, deny=True)
+    (expired,) = await pending_onboardings(1, seed=2)
+    on_sandbox.advance_clock(REVIEW_SECONDS + 1)
+    on_sandbox._call("POST", f"/requirement_groups/{expired.requirement_group_id}/expire")
+
+    state = await reconcile_requirement_groups(return_state=True)
+
+    events = await read_events(
+        ["telnyx.requirement-group.declined", "telnyx.requirement-group.expired"],
+        related=f"prefect.flow-run.{state.state_details.flow_run_id}",
+        at_least=2,
+    )
+    by_group = {event.resource.id.removeprefix("telnyx.requirement-group."): event for event in events}
+    assert by_group.keys() == {declined.requirement_group_id, expired.requirement_group_id}
+    assert by_group[declined.requirement_group_id].event == "telnyx.requirement-group.declined"
+    assert any(
+        "denied" in reason for reason in by_group[declined.requirement_group_id].payload["reasons"].values()
+    )
+    assert by_group[expired.requirement_group_id].event == "telnyx.requirement-group.expired"
 
 
 async def test_catalog_flow_keeps_a_baseline_then_reports_no_change(
