@@ -75,6 +75,8 @@ class Terminal:
         self._handler.addFilter(_QuietRoutine(verbose))
         self._started = time.monotonic()
         self._limiter_rate: float | None = None
+        #: The library logger's own ``propagate``, restored by :meth:`stop`.
+        self._library_propagate: bool | None = None
 
     # -- logs ---------------------------------------------------------------------------------------------
 
@@ -97,6 +99,14 @@ class Terminal:
                 logging.getLogger(name).removeHandler(handler)
         library = logging.getLogger("telnyx_compliance")
         library.setLevel(logging.INFO if self.verbose else logging.WARNING)
+        # The library's lines go to this console directly, never up to the root logger: Prefect installs
+        # its console handler there while it loads (in a thread, rows already running), and a retry logged
+        # in that moment would otherwise be printed into the progress line.
+        if self._handler not in library.handlers:
+            library.addHandler(self._handler)
+        if self._library_propagate is None:
+            self._library_propagate = library.propagate
+        library.propagate = False
         # One line per HTTP request is noise even in --verbose: the client logs its retries itself.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -142,6 +152,11 @@ class Terminal:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        library = logging.getLogger("telnyx_compliance")
+        if self._handler in library.handlers:
+            library.removeHandler(self._handler)
+        if self._library_propagate is not None:
+            library.propagate, self._library_propagate = self._library_propagate, None
 
     # -- the end ------------------------------------------------------------------------------------------
 
