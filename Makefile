@@ -21,7 +21,7 @@ $(UV):
 	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.installed: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --python $(PY)
+	$(UV) sync --frozen --extra s3 --python $(PY)
 	@touch $@
 
 $(PRISM): tools/prism/package-lock.json

@@ -32,10 +32,17 @@ from configs.settings import PipelineSettings, TelnyxSettings
 from tasks._client import pipeline_settings, shared_rate_limiter, telnyx_settings, use_settings
 from tasks.bulk import PrefectRateLimiter, ProgressArtifact, publish_bulk_report
 from tasks.events import bulk_summary_event, emit, group_event
-from telnyx_compliance import RateLimiter
+from tasks.storage import StorageCredentialsError, storage_options
+from telnyx_compliance import RateLimiter, storage
 from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
 from telnyx_compliance.onboarding.csv_io import CSVFormatError
-from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_input, is_url, materialise_csv
+from telnyx_compliance.onboarding.csv_source import (
+    CSVSourceError,
+    confine_input,
+    confine_storage,
+    is_url,
+    locate_bulk,
+)
 from telnyx_compliance.onboarding.results_csv import ResultRow
 
 
@@ -44,30 +51,58 @@ async def bulk_onboard(
     csv_path: Annotated[
         str,
         Field(
-            description="The onboarding CSV: a path on the worker (relative to the project folder) or an "
-            "http(s) URL. One row per customer and market; see the README's 'CSV format'."
+            title="Onboarding CSV",
+            description="Where the CSV is: a path on the worker (inside COMPLIANCE_INPUT_ROOT, relative to "
+            "the project folder), a store URL (s3://bucket/batch/customers.csv, gs://, az://, inside "
+            "COMPLIANCE_STORAGE_ROOTS) or an http(s) URL. One row per customer and market (see the README's "
+            "'CSV format'); the documents it names are read relative to its folder or prefix.",
+            min_length=1,
+            examples=["s3://onboarding/2026-11/customers.csv", "inbox/customers.csv"],
         ),
     ],
     out: Annotated[
         str | None,
-        Field(description="Where to write the results CSV (default: <csv>.results.csv next to the CSV)."),
+        Field(
+            title="Results CSV",
+            description="Where to write the results CSV, one line per input row (a path or a store URL). "
+            "Empty: <csv name>.results.csv beside the CSV. A rerun with the same results CSV skips the rows "
+            "it marks completed. The run's page links to it.",
+            examples=["s3://onboarding/2026-11/customers.results.csv"],
+        ),
     ] = None,
     only_failed: Annotated[
         str | None,
-        Field(description="A results CSV of an earlier run: only the rows it marks failed run again."),
+        Field(
+            title="Only the failed rows of",
+            description="The results CSV of an earlier run (a path or a store URL): only the rows it marks "
+            "failed run again. Empty: every row not yet completed.",
+        ),
     ] = None,
     max_concurrency: Annotated[
         int | None,
         Field(
+            title="Rows in submission at once",
             ge=1,
-            description="Rows in submission at once. Empty: follows the rate Telnyx allows (rate x 1 s).",
+            le=1000,
+            description="Empty (recommended): follows the rate Telnyx allows (rate x 1 s, 8 to 256).",
         ),
     ] = None,
     global_rate_limit: Annotated[
         str | None,
         Field(
-            description="Name of a Prefect global concurrency limit every API request also takes a slot "
-            "of (an account-wide cap shared by every worker); empty: Telnyx's own headers pace the run."
+            title="Global concurrency limit",
+            description="Name of a Prefect global concurrency limit (with slot decay) that every API request "
+            "also takes a slot of: an account-wide cap shared by every worker. Empty: Telnyx's rate-limit "
+            "headers pace the run, which already shares the account with other runs.",
+        ),
+    ] = None,
+    storage_credentials: Annotated[
+        str | None,
+        Field(
+            title="Storage credentials block",
+            description="Name of a Prefect Secret block holding the store's fsspec options as JSON (for S3: "
+            '{"key": ..., "secret": ..., "endpoint_url": ...}). Empty: the worker\'s environment (AWS_*, '
+            "GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*).",
         ),
     ] = None,
 ) -> State[BulkSummary]:
@@ -76,17 +111,27 @@ async def bulk_onboard(
     pipeline = pipeline_settings()
     try:
         csv_path, out, only_failed = _confined_for_deployment(pipeline, csv_path, out, only_failed)
-        source = materialise_csv(csv_path, Path(pipeline.documents_base_dir or "."))
     except CSVSourceError as error:
         logger.error("%s", error)
         return Failed(message=str(error), data=error)
-    if is_url(csv_path) and pipeline.documents_base_dir is None:
-        # Documents of a fetched CSV resolve against the working folder, not the download folder.
-        pipeline = pipeline.model_copy(update={"documents_base_dir": str(Path.cwd())})
-    results_path = Path(out) if out else None
-    run = BulkRun.claim(source, results_path)
+    run = BulkRun.claim(csv_path, out, pipeline.documents_base_dir)
     async with AsyncExitStack() as stack:
         if run is None:
+            try:
+                options = await storage_options(storage_credentials)
+                locations = await asyncio.to_thread(
+                    locate_bulk,
+                    csv_path,
+                    out,
+                    only_failed,
+                    documents_base=pipeline.documents_base_dir,
+                    staging_root=pipeline.staging_path(),
+                    options=options,
+                    max_document_bytes=pipeline.max_document_bytes,
+                )
+            except (CSVSourceError, StorageCredentialsError) as error:
+                logger.error("%s", error)
+                return Failed(message=str(error), data=error)
             settings = telnyx_settings()
             limiter: RateLimiter = (
                 PrefectRateLimiter(settings.rate_limit, global_rate_limit)
@@ -95,10 +140,9 @@ async def bulk_onboard(
             )
             client = await stack.enter_async_context(settings.async_client(limiter))
             run = BulkRun(
-                source,
+                locations.csv,
                 client,
-                out=results_path,
-                only_failed=Path(only_failed) if only_failed else None,
+                locations=locations,
                 settings=pipeline,
                 max_concurrency=max_concurrency,
             )
@@ -106,7 +150,7 @@ async def bulk_onboard(
         else:
             logger.info(
                 "Picked up the run of %s started %.1f s before Prefect was ready: %d row(s) done so far",
-                source.name,
+                run.summary.csv_name,
                 time.monotonic() - (run.started_at or time.monotonic()),
                 run.summary.rows,
             )
@@ -121,7 +165,7 @@ async def bulk_onboard(
     await publish_bulk_report(summary)
     _emit_events(summary)
     counts = ", ".join(f"{status} {count}" for status, count in summary.counts.items())
-    message = f"{summary.rows} row(s): {counts}; results in {summary.results_path}"
+    message = f"{summary.rows} row(s): {counts}; results in {summary.results_location}"
     logger.info(message)
     if summary.exit_code != 0:
         return Failed(message=message, data=summary)
@@ -141,22 +185,35 @@ def _emit_events(summary: BulkSummary) -> None:
 def _confined_for_deployment(
     pipeline: PipelineSettings, csv_path: str, out: str | None, only_failed: str | None
 ) -> tuple[str, str | None, str | None]:
-    """In a deployment's run (started from the UI, an API call or a schedule), the local files named by the
+    """In a deployment's run (started from the UI, an API call or a schedule), the files named by the
     parameters must lie inside the input root (``COMPLIANCE_INPUT_ROOT``, default the worker's working
-    folder): whoever can start a run must not read or overwrite the worker's other files. Runs of the
-    command line, started by the user at their own prompt, are not confined."""
+    folder), and store URLs under the storage roots (``COMPLIANCE_STORAGE_ROOTS``): whoever can start a run
+    must not read or overwrite the worker's other files or objects. An http(s) CSV is fetched under the
+    network guard's rules. Runs of the command line, started by the user at their own prompt, are not
+    confined."""
     from prefect.runtime import deployment
 
     if deployment.id is None:
         return csv_path, out, only_failed
     root = Path(pipeline.input_root) if pipeline.input_root else Path.cwd()
-    if not is_url(csv_path):
-        csv_path = str(confine_input(csv_path, root))
-    if out is not None:
-        out = str(confine_input(out, root, what="out"))
-    if only_failed is not None:
-        only_failed = str(confine_input(only_failed, root, what="only_failed"))
-    return csv_path, out, only_failed
+    roots = pipeline.storage_root_list()
+
+    def confined(location: str, what: str) -> str:
+        try:
+            storage.check_location(location, writable=what == "out")
+        except storage.StorageError as error:
+            raise CSVSourceError(f"{what}: {error}") from None
+        if is_url(location) and what != "out":
+            return location  # http(s): the network guard decides
+        if storage.is_remote(location):
+            return confine_storage(location, roots, what=what)
+        return str(confine_input(str(storage.local_path(location)), root, what=what))
+
+    return (
+        confined(csv_path, "CSV"),
+        confined(out, "out") if out is not None else None,
+        confined(only_failed, "only_failed") if only_failed is not None else None,
+    )
 
 
 class _OfThisRun(logging.Filter):

@@ -25,7 +25,7 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.asyncio import rate_limit
 
-from telnyx_compliance import RateLimiter
+from telnyx_compliance import RateLimiter, storage
 from telnyx_compliance._rate_limit import Reservation
 from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
 from telnyx_compliance.onboarding.results_csv import RESULT_COLUMNS
@@ -102,14 +102,18 @@ async def publish_bulk_report(summary: BulkSummary) -> None:
     await acreate_markdown_artifact(
         markdown=summary.markdown(), key="bulk-onboarding-summary", description="Bulk onboarding summary"
     )
+    location = summary.results_location or str(summary.results_path)
+    on_store = storage.is_remote(location)
     await acreate_link_artifact(
-        link=results_link(summary.results_path),
-        link_text=summary.results_path.name,
+        link=results_link(location),
+        link_text=location,
         key="bulk-onboarding-results-file",
-        description="The results CSV: one line per input row (a path on the worker that ran the flow)",
+        description="The results CSV: one line per input row "
+        + ("(on the store, readable from any machine)" if on_store else "(a path on the worker that ran it)"),
     )
     rows, total = not_completed_rows(results_frame(summary.results_path))
-    more = f" (first {len(rows)} of {total}; all in {summary.results_path.name})" if total > len(rows) else ""
+    name = location.rsplit("/", 1)[-1]
+    more = f" (first {len(rows)} of {total}; all in {name})" if total > len(rows) else ""
     await acreate_table_artifact(
         table=rows or {column: [] for column in TABLE_COLUMNS},  # (columns even when empty)
         key="bulk-onboarding-not-completed",
@@ -117,9 +121,10 @@ async def publish_bulk_report(summary: BulkSummary) -> None:
     )
 
 
-def results_link(path: Path) -> str:
-    """The results CSV as a link: a ``file://`` URI of its absolute path."""
-    return path.resolve().as_uri()
+def results_link(location: str | Path) -> str:
+    """The results CSV as a link: a ``file://`` URI of a path, the store's console (or S3-compatible
+    endpoint) for an object; never a pre-signed URL (an artifact must not carry a credential)."""
+    return storage.browser_link(str(location))
 
 
 def not_completed_rows(results: pd.DataFrame, limit: int = TABLE_ROWS) -> tuple[list[dict[str, str]], int]:

@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks._client import pipeline_settings, telnyx_client
 from tasks._retries import API_TASK_OPTIONS
+from telnyx_compliance import storage
 from telnyx_compliance.catalog_diff import (
     CatalogDiff,
     CatalogSnapshot,
@@ -20,9 +21,12 @@ from telnyx_compliance.catalog_diff import (
 
 
 def snapshot_store(state_dir: str | None) -> SnapshotStore:
-    """Snapshots under ``state_dir/catalog``; by default under ``COMPLIANCE_STATE_DIR`` (``.state``)."""
-    folder = Path(state_dir or pipeline_settings().state_dir).expanduser()
-    return SnapshotStore(folder / "catalog")
+    """Snapshots under ``state_dir/catalog``; by default under ``COMPLIANCE_STATE_DIR`` (``.state``). A
+    store URL (``s3://bucket/compliance-state``) is shared by every worker."""
+    location = state_dir or pipeline_settings().state_dir
+    if storage.is_remote(location):
+        return SnapshotStore(location.rstrip("/") + "/catalog")
+    return SnapshotStore(Path(location).expanduser() / "catalog")
 
 
 @task(name="snapshot-requirements-catalog", **API_TASK_OPTIONS)

@@ -7,8 +7,6 @@ file (:class:`SnapshotStore`), diffed without the API (:func:`diff_snapshots`) a
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from telnyx_compliance import storage
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance.models.requirements import DocReqsRequirement, DocReqsRequirementType
 
@@ -328,30 +327,43 @@ def catalog_diff_markdown(diff: CatalogDiff, after: CatalogSnapshot) -> str:
 
 
 class SnapshotStore:
-    """Snapshots as JSON files in one folder: ``latest.json`` plus one file per snapshot taken.
+    """Snapshots as JSON files in one folder or store prefix: ``latest.json`` plus one file per snapshot.
 
-    Writes go to a temporary file renamed into place, so a crash never leaves a half-written latest.
+    ``folder`` is a path or a store URL (``s3://bucket/compliance-state/catalog``, see
+    :mod:`telnyx_compliance.storage`), so workers on several machines share one baseline. Each file is
+    written whole (a local file through a temporary file renamed into place, an object in one put), so a
+    crash never leaves a half-written latest.
     """
 
     LATEST = "latest.json"
 
-    def __init__(self, folder: Path | str) -> None:
-        self.folder = Path(folder)
+    def __init__(self, folder: Path | str, options: Mapping[str, Any] | None = None) -> None:
+        text = str(folder)
+        storage.check_location(text, writable=True)
+        self.location = text.rstrip("/") if storage.is_remote(text) else str(storage.local_path(text))
+        self.options = options
+
+    @property
+    def folder(self) -> Path:
+        """The local folder (for a store prefix, refused)."""
+        return storage.local_path(self.location)
+
+    def _join(self, name: str) -> str:
+        return (
+            f"{self.location}/{name}" if storage.is_remote(self.location) else str(Path(self.location) / name)
+        )
 
     def latest(self) -> CatalogSnapshot | None:
-        path = self.folder / self.LATEST
-        if not path.exists():
+        try:
+            data = storage.read_bytes(self._join(self.LATEST), options=self.options)
+        except FileNotFoundError:
             return None
-        return CatalogSnapshot.model_validate_json(path.read_text(encoding="utf-8"))
+        return CatalogSnapshot.model_validate_json(data)
 
-    def save(self, snapshot: CatalogSnapshot) -> Path:
-        """Keep ``snapshot`` as the latest and in the history; returns the history file."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        text = snapshot.model_dump_json(indent=1)
-        history = self.folder / f"catalog-{snapshot.taken_at.replace(':', '')}.json"
-        for path in (history, self.folder / self.LATEST):
-            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".snapshot-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temporary, path)
+    def save(self, snapshot: CatalogSnapshot) -> str:
+        """Keep ``snapshot`` as the latest and in the history; returns the history file's location."""
+        data = snapshot.model_dump_json(indent=1).encode()
+        history = self._join(f"catalog-{snapshot.taken_at.replace(':', '')}.json")
+        for location in (history, self._join(self.LATEST)):
+            storage.put_bytes(location, data, self.options)
         return history

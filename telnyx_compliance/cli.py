@@ -16,6 +16,7 @@ import typer
 if TYPE_CHECKING:
     from telnyx_compliance._prefect_server import PrefectServerProcess
     from telnyx_compliance.onboarding.bulk import BulkSummary
+    from telnyx_compliance.onboarding.csv_source import BulkLocations
     from telnyx_compliance.settings import PipelineSettings, TelnyxSettings
     from telnyx_compliance.terminal import Terminal
 
@@ -197,12 +198,21 @@ def onboard_one(
 
 @app.command()
 def onboard(
-    csv_path: Annotated[Path, typer.Argument(help="Onboarding CSV (see README 'CSV format').", exists=True)],
+    csv_path: Annotated[
+        str,
+        typer.Argument(
+            help="Onboarding CSV (see README 'CSV format'): a path, or a URL (s3://, gs://, az://, file://, "
+            "http(s)://); documents are read relative to its folder or prefix.",
+            metavar="CSV",
+        ),
+    ],
     out: Annotated[
-        Path | None, typer.Option(help="Results CSV (default: <csv>.results.csv).", dir_okay=False)
+        str | None,
+        typer.Option(help="Results CSV, a path or a store URL (default: <csv>.results.csv beside the CSV)."),
     ] = None,
     only_failed: Annotated[
-        Path | None, typer.Option(help="Rerun only the rows this results CSV marks failed.", exists=True)
+        str | None,
+        typer.Option(help="Rerun only the rows this results CSV (a path or a URL) marks failed."),
     ] = None,
     max_concurrency: Annotated[
         int | None,
@@ -233,10 +243,10 @@ def onboard(
 
 
 def _run_bulk_command(
-    csv_path: Path,
+    csv_path: str,
     *,
-    out: Path | None,
-    only_failed: Path | None,
+    out: str | None,
+    only_failed: str | None,
     settings: TelnyxSettings,
     pipeline: PipelineSettings | None = None,
     max_concurrency: int | None = None,
@@ -253,8 +263,12 @@ def _run_bulk_command(
 
     from telnyx_compliance._prefect_server import PrefectServerProcess
     from telnyx_compliance.onboarding.csv_io import CSVFormatError, count_rows
+    from telnyx_compliance.onboarding.csv_source import CSVSourceError, locate_bulk, redact_source
+    from telnyx_compliance.settings import PipelineSettings
     from telnyx_compliance.terminal import Terminal
 
+    pipeline = pipeline or PipelineSettings()
+    named = redact_source(csv_path)
     server = PrefectServerProcess.unless_configured()
     if server is not None:
         server.start()
@@ -262,24 +276,42 @@ def _run_bulk_command(
     terminal.route_logs()
     try:
         try:
-            rows = count_rows(csv_path)
-        except CSVFormatError as exc:
+            locations = locate_bulk(
+                csv_path,
+                out,
+                only_failed,
+                documents_base=pipeline.documents_base_dir,
+                staging_root=pipeline.staging_path(),
+                max_document_bytes=pipeline.max_document_bytes,
+            )
+            rows = count_rows(locations.csv)
+        except (CSVFormatError, CSVSourceError) as exc:
+            if server is not None:
+                server.stop(wait=False)
             raise _fail(str(exc)) from None
-        from telnyx_compliance.onboarding.bulk import default_results_path
-
-        terminal.started(csv_path, rows, out or default_results_path(csv_path))
+        terminal.started(
+            named.split("?", 1)[0].rsplit("/", 1)[-1], rows, redact_source(locations.results_location)
+        )
         try:
             summary, stats = asyncio.run(
                 _bulk_in_prefect(
-                    csv_path, out, only_failed, settings, pipeline, max_concurrency, terminal, server
+                    csv_path,
+                    out,
+                    only_failed,
+                    locations,
+                    settings,
+                    pipeline,
+                    max_concurrency,
+                    terminal,
+                    server,
                 )
             )
         except (CSVFormatError, ValueError) as exc:
             terminal.stop()
-            raise _fail(f"{csv_path}: {exc}") from None
+            raise _fail(f"{named}: {exc}") from None
         except Exception as exc:  # one line, never a traceback; the rows done are in the results
             terminal.stop()
-            raise _fail(f"{csv_path}: the run stopped: {type(exc).__name__}: {exc}", code=1) from None
+            raise _fail(f"{named}: the run stopped: {type(exc).__name__}: {exc}", code=1) from None
     finally:
         terminal.stop()
         if server is not None:
@@ -294,9 +326,10 @@ def _run_bulk_command(
 
 
 async def _bulk_in_prefect(
-    csv_path: Path,
-    out: Path | None,
-    only_failed: Path | None,
+    csv_path: str,
+    out: str | None,
+    only_failed: str | None,
+    locations: BulkLocations,
     settings: TelnyxSettings,
     pipeline: PipelineSettings | None,
     max_concurrency: int | None,
@@ -313,10 +346,9 @@ async def _bulk_in_prefect(
     pipeline = pipeline or PipelineSettings()
     async with settings.async_client(RateLimiter(settings.rate_limit)) as client:
         run = BulkRun(
-            csv_path,
+            locations.csv,
             client,
-            out=out,
-            only_failed=only_failed,
+            locations=locations,
             settings=pipeline,
             max_concurrency=max_concurrency,
             on_row=terminal.row,
@@ -336,9 +368,9 @@ async def _bulk_in_prefect(
         try:
             with flows.use_settings(settings, pipeline):  # the flow module's, from its tasks
                 state = await flows.bulk_onboard(
-                    str(csv_path),
-                    out=str(out) if out else None,
-                    only_failed=str(only_failed) if only_failed else None,
+                    csv_path,
+                    out=out,
+                    only_failed=only_failed,
                     max_concurrency=max_concurrency,
                     return_state=True,
                 )
@@ -396,7 +428,9 @@ def demo(
         )
         settings = TelnyxSettings(base_url=sandbox.base_url, api_key=None)
         pipeline = PipelineSettings(approval_poll_interval=0.5, approval_poll_max_interval=2.0)
-        summary = _run_bulk_command(csv_path, out=out, only_failed=None, settings=settings, pipeline=pipeline)
+        summary = _run_bulk_command(
+            str(csv_path), out=str(out), only_failed=None, settings=settings, pipeline=pipeline
+        )
         stats = sandbox.stats()
     console.print(
         f"Sandbox: {stats['requests']['total']} API calls, "

@@ -6,6 +6,7 @@ Every knob has a ``TELNYX_`` or ``COMPLIANCE_`` environment variable; see README
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -134,8 +135,28 @@ class PipelineSettings(BaseSettings):
     )
     state_dir: str = Field(
         default=".state",
-        description="Where state kept between runs lives (the requirements catalog's snapshots).",
+        description="Where state kept between runs lives (the requirements catalog's snapshots): a folder "
+        "or a store URL (s3://bucket/compliance-state) shared by every worker.",
     )
+    storage_roots: str = Field(
+        default="",
+        description="Store prefixes (s3://bucket/onboarding, comma-separated) that runs of a deployment may "
+        "read CSVs and documents from and write results to; a store URL outside them is refused. The "
+        "command line, run by the user, is not confined.",
+    )
+    staging_dir: str | None = Field(
+        default=None,
+        description="Local folder for copies of CSVs, documents and results on a store (default: a folder "
+        "in the system's temporary folder).",
+    )
+
+    def storage_root_list(self) -> tuple[str, ...]:
+        """:attr:`storage_roots` as a tuple of prefixes."""
+        return tuple(root.strip() for root in self.storage_roots.split(",") if root.strip())
+
+    def staging_path(self) -> Path | None:
+        """:attr:`staging_dir` as a path (None: the default)."""
+        return Path(self.staging_dir).expanduser() if self.staging_dir else None
 
     def mapping(self) -> RequirementMapping:
         """The requirement mapping these settings name (the library's own by default)."""

@@ -12,7 +12,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -112,11 +111,10 @@ class Terminal:
 
     # -- the run ------------------------------------------------------------------------------------------
 
-    def started(self, csv_path: Path, rows: int, results_path: Path) -> None:
-        """The first line: what is being read, how many rows, where the results go."""
-        self.console.print(
-            f"[bold]{escape(csv_path.name)}[/]: {rows:,} row(s) read; results in {escape(str(results_path))}"
-        )
+    def started(self, csv_name: str, rows: int, results: str) -> None:
+        """The first line: what is being read, how many rows, where the results go (named as the user named
+        them: a path or a URL without credentials)."""
+        self.console.print(f"[bold]{escape(csv_name)}[/]: {rows:,} row(s) read; results in {escape(results)}")
         if self.live:
             self._progress = Progress(
                 TextColumn("[bold]onboarding"),
@@ -187,7 +185,8 @@ class Terminal:
                 self.console.print(f"… and {len(problems) - MAX_LISTED:,} more in the results CSV")
         elapsed = time.monotonic() - self._started
         calls = f"; {api_calls:,} API calls" if api_calls is not None else ""
-        self.console.print(f"Results: [bold]{escape(str(summary.results_path))}[/] ({elapsed:.1f} s{calls})")
+        results = summary.results_location or str(summary.results_path)
+        self.console.print(f"Results: [bold]{escape(results)}[/] ({elapsed:.1f} s{calls})")
         if summary.handovers:
             self.console.print(
                 f"{len(summary.handovers):,} row(s) still pending review were handed over: the "

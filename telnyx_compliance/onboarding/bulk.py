@@ -50,11 +50,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from telnyx_compliance import storage
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.onboarding.approvals import ApprovalWatcher
 from telnyx_compliance.onboarding.csv_io import ParsedRow, count_rows, iter_rows
+from telnyx_compliance.onboarding.csv_source import BulkLocations, redact_source, results_location_for
 from telnyx_compliance.onboarding.known import KnownResources, MarketKey
 from telnyx_compliance.onboarding.lookups import prefetch_numbers, prefetch_requirements
 from telnyx_compliance.onboarding.mapping import RequirementMapping
@@ -101,6 +103,9 @@ class BulkSummary:
 
     csv_path: Path
     results_path: Path
+    #: The CSV and the results CSV as the user named them (a path or a URL, without credentials).
+    csv_location: str = ""
+    results_location: str = ""
     counts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     #: Rows not run because an earlier run completed them (their line was carried over).
@@ -130,6 +135,12 @@ class BulkSummary:
         if result.status != "completed":
             self.errors[error_category(result)] += 1
 
+    @property
+    def csv_name(self) -> str:
+        """The CSV's file name (of its location as named, not of a local copy)."""
+        location = self.csv_location or str(self.csv_path)
+        return location.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
     def as_table(self) -> list[dict[str, str | int]]:
         """Counts by status, every status listed, for tables and artifacts."""
         return [{"status": status, "rows": self.counts[status]} for status in ROW_STATUSES]
@@ -137,8 +148,8 @@ class BulkSummary:
     def as_dict(self) -> dict[str, object]:
         """The summary for scripts (``compliance onboard --json``)."""
         return {
-            "csv": str(self.csv_path),
-            "results": str(self.results_path),
+            "csv": self.csv_location or str(self.csv_path),
+            "results": self.results_location or str(self.results_path),
             "rows": self.rows,
             "counts": {status: self.counts[status] for status in ROW_STATUSES},
             "carried_over": self.carried_over,
@@ -151,11 +162,11 @@ class BulkSummary:
     def markdown(self) -> str:
         """A markdown summary: counts by status and by error."""
         lines = [
-            f"## Bulk onboarding of `{_markdown_code(self.csv_path.name)}`",
+            f"## Bulk onboarding of `{_markdown_code(self.csv_name)}`",
             "",
             f"{self.rows} row(s) in {self.groups} onboarding group(s); "
             f"{self.carried_over} carried over from an earlier run. "
-            f"Results: `{_markdown_code(str(self.results_path))}`.",
+            f"Results: `{_markdown_code(self.results_location or str(self.results_path))}`.",
             "",
             "| status | rows |",
             "| --- | ---: |",
@@ -643,6 +654,11 @@ async def _snapshot(client: AsyncTelnyx, prefix: str) -> KnownResources | None:
         return None
 
 
+def _run_key(csv: str, results: str) -> tuple[str, str]:
+    local = not storage.is_url(csv) or csv.lower().startswith("file://")
+    return (str(storage.local_path(csv).resolve()) if local else csv), results
+
+
 def default_results_path(csv_path: Path) -> Path:
     """``customers.csv`` -> ``customers.results.csv`` next to it."""
     return csv_path.with_name(f"{csv_path.stem}.results.csv")
@@ -673,17 +689,30 @@ class BulkRun:
         max_concurrency: int | None = None,
         on_row: OnRow | None = None,
         on_started: Callable[[BulkRun], None] | None = None,
+        locations: BulkLocations | None = None,
     ) -> None:
-        self.csv_path = csv_path
+        self.csv_path = locations.csv if locations is not None else csv_path
         self.client = client
         self.settings = settings or PipelineSettings()
         self.mapping = mapping or self.settings.mapping()
-        self.results_path = out or default_results_path(csv_path)
-        self.only_failed = only_failed
+        self.locations = locations
+        if locations is not None:
+            self.results_path = locations.results
+            self.only_failed = locations.only_failed
+            csv_location, results_location = locations.csv_location, locations.results_location
+        else:
+            self.results_path = out or default_results_path(csv_path)
+            self.only_failed = only_failed
+            csv_location, results_location = str(csv_path), str(self.results_path)
         self.max_concurrency = max_concurrency
         self.on_row = on_row
         self.on_started = on_started
-        self.summary = BulkSummary(csv_path=csv_path, results_path=self.results_path)
+        self.summary = BulkSummary(
+            csv_path=self.csv_path,
+            results_path=self.results_path,
+            csv_location=redact_source(csv_location),
+            results_location=redact_source(results_location),
+        )
         #: Data rows of the CSV (known once the file passed its check): one line each in the results.
         self.rows_total: int | None = None
         self.runner: BulkRunner | None = None
@@ -695,21 +724,29 @@ class BulkRun:
 
     @property
     def key(self) -> tuple[str, str]:
+        if self.locations is not None:
+            return _run_key(self.locations.csv_location, self.locations.results_location)
         return str(self.csv_path.resolve()), str(self.results_path.resolve())
 
     def start(self) -> asyncio.Task[BulkSummary]:
         """Run in the background of the current event loop; :meth:`claim` finds it by its CSV."""
         if self.task is None:
             self.started_at = time.monotonic()
-            self.task = asyncio.get_running_loop().create_task(self.run(), name=f"bulk-run {self.csv_path}")
+            self.task = asyncio.get_running_loop().create_task(
+                self.run(), name=f"bulk-run {self.summary.csv_location}"
+            )
             _started[self.key] = self
         return self.task
 
     @classmethod
-    def claim(cls, csv_path: Path, out: Path | None = None) -> BulkRun | None:
-        """The run started in this process for ``csv_path`` (and ``out``), once; None if there is none."""
-        results_path = out or default_results_path(csv_path)
-        return _started.pop((str(csv_path.resolve()), str(results_path.resolve())), None)
+    def claim(
+        cls, csv: Path | str, out: Path | str | None = None, documents_base: str | None = None
+    ) -> BulkRun | None:
+        """The run started in this process for ``csv`` (and ``out``), once; None if there is none. ``csv``
+        and ``out`` as the user named them (paths or URLs)."""
+        csv_text = str(csv)
+        results = results_location_for(csv_text, str(out) if out else None, documents_base)
+        return _started.pop(_run_key(csv_text, results), None)
 
     async def wait(self) -> BulkSummary:
         """The summary once the run has ended (starting it if it was not)."""
@@ -724,11 +761,14 @@ class BulkRun:
         )
         if self.only_failed is not None and not selection.only_failed:
             raise ValueError(f"{self.only_failed}: no results in it to select failed rows from")
-        base_dir = (
-            Path(self.settings.documents_base_dir)
-            if self.settings.documents_base_dir
-            else self.csv_path.parent
-        )
+        if self.locations is not None:
+            base_dir = self.locations.documents_root
+        elif self.settings.documents_base_dir:
+            base_dir = Path(self.settings.documents_base_dir)
+        else:
+            base_dir = self.csv_path.parent
+        fetch = self.locations.fetch_document if self.locations is not None else None
+        mirror = self.locations.mirror if self.locations is not None else None
         try:
             # A file unusable as a whole stops here, before anything is sent.
             self.rows_total = await asyncio.to_thread(count_rows, self.csv_path)
@@ -737,7 +777,10 @@ class BulkRun:
         if self.on_started is not None:
             self.on_started(self)
         snapshot = asyncio.ensure_future(_snapshot(self.client, self.settings.reference_prefix))
-        with ResultsWriter(self.results_path) as writer:
+        writer = ResultsWriter(self.results_path, mirror)
+        await asyncio.to_thread(writer.__enter__)
+        failed = True
+        try:
             self.runner = BulkRunner(
                 self.client,
                 writer=writer,
@@ -750,11 +793,18 @@ class BulkRun:
             )
             await self.runner.run(
                 iter_rows(
-                    self.csv_path, base_dir=base_dir, max_document_bytes=self.settings.max_document_bytes
+                    self.csv_path,
+                    base_dir=base_dir,
+                    max_document_bytes=self.settings.max_document_bytes,
+                    fetch_document=fetch,
                 ),
                 selection,
                 snapshot=snapshot,
             )
+            failed = False
+        finally:
+            # Compacting and writing the final object (on a store) block: not in the event loop.
+            await asyncio.shield(asyncio.to_thread(writer.close, compact=not failed))
         return self.summary
 
 

@@ -66,7 +66,7 @@ import mimetypes
 import re
 import stat
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -286,9 +286,11 @@ class DocumentChecker:
 
     _CACHE_LIMIT = 4096
 
-    def __init__(self, base_dir: Path, max_bytes: int) -> None:
+    def __init__(self, base_dir: Path, max_bytes: int, fetch: Callable[[str], Path] | None = None) -> None:
         self.base_dir = base_dir.resolve()
         self.max_bytes = max_bytes
+        #: Copies a document from a store into ``base_dir`` (documents named relative to a store prefix).
+        self.fetch = fetch
         self._cache: dict[str, Path | str] = {}
 
     def check(self, cell: str) -> Path | str:
@@ -300,15 +302,27 @@ class DocumentChecker:
             cached = self._cache[cell] = self._check(cell)
         return cached
 
+    def _where(self) -> str:
+        describe = getattr(self.fetch, "describe", None)
+        return str(describe()) if callable(describe) else str(self.base_dir)
+
     def _check(self, cell: str) -> Path | str:
         try:
-            resolved = confine(self.base_dir, cell)
+            if self.fetch is not None:
+                cell_path = self.fetch(cell)
+                resolved = confine(self.base_dir, cell_path)
+            else:
+                resolved = confine(self.base_dir, cell)
         except ConfinementError as error:
             return f"{_quote(cell)}: {error}"
+        except FileNotFoundError:
+            return f"file {_quote(cell)} not found (looked in {self._where()})"
+        except ValueError as error:  # StorageError: refused or unreadable, named without credentials
+            return f"{_quote(cell)}: {excerpt(str(error), _MAX_REASON)}"
         try:
             info = resolved.stat()
         except FileNotFoundError:
-            return f"file {_quote(cell)} not found (looked in {self.base_dir})"
+            return f"file {_quote(cell)} not found (looked in {self._where()})"
         except OSError as exc:
             return f"file {_quote(cell)} cannot be read: {exc.strerror}"
         if not stat.S_ISREG(info.st_mode):
@@ -505,15 +519,18 @@ def iter_rows(
     *,
     base_dir: Path | None = None,
     max_document_bytes: int = 20 * 1024 * 1024,
+    fetch_document: Callable[[str], Path] | None = None,
 ) -> Iterator[ParsedRow]:
     """Every data row of ``csv_path``, validated, in file order, read as a stream (memory stays flat).
 
     Raises :class:`CSVFormatError` for problems of the file as a whole: from the header at once, for a
     malformed line or bad encoding further down when the reader reaches it, and when there are no data rows.
-    ``base_dir`` confines document paths (default: the CSV's folder).
+    ``base_dir`` confines document paths (default: the CSV's folder); ``fetch_document`` copies each named
+    document from a store into it first (:class:`~telnyx_compliance.onboarding.csv_source.RemoteDocuments`).
     """
     layout = read_layout(csv_path)
-    validator = RowValidator(layout, DocumentChecker(base_dir or csv_path.parent, max_document_bytes))
+    checker = DocumentChecker(base_dir or csv_path.parent, max_document_bytes, fetch_document)
+    validator = RowValidator(layout, checker)
     first_data_row = layout.header_row + 1
     seen_rows = 0
     for index, record in enumerate(_records(csv_path, layout)):

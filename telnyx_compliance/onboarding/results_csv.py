@@ -22,18 +22,32 @@ after a ``+`` cannot call a function or reach outside the sheet, and phone numbe
 The file is appended to as rows finish and synced to disk at least every half second, so a crash loses at
 most that much (a rerun finds what those rows created); when a run ends, :meth:`ResultsWriter.close`
 rewrites it with exactly the last line of each input row, in row order.
+
+Results on an object store (``--out s3://bucket/results.csv``): a store cannot append, so the lines go to a
+local file as above and a :class:`ResultsMirror` copies what is new to the store as *parts*
+(``results.csv.parts/<stamp>.csv``, at most one every :data:`PART_EVERY` seconds, in a background thread)
+and, when the run ends, writes the final ``results.csv`` and deletes the parts. A crash loses no more than
+the last part's worth; the next run reads the final object and then every part, in order.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import io
+import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Final, Literal, TextIO
+
+from telnyx_compliance import storage
+
+logger = logging.getLogger("telnyx_compliance.results")
 
 RowStatus = Literal["completed", "pending_approval", "declined", "invalid", "failed"]
 ROW_STATUSES: Final[tuple[RowStatus, ...]] = (
@@ -142,15 +156,142 @@ def _line(cells: list[str]) -> str:
     return buffer.getvalue()
 
 
+#: Shortest time between two parts uploaded by a :class:`ResultsMirror` (s).
+PART_EVERY: Final = 1.0
+
+
+class ResultsMirror:
+    """Keeps a results CSV at ``location`` on a store that cannot append (see the module docstring).
+
+    :meth:`fetch` brings what earlier runs left there into a local file; the :class:`ResultsWriter` of that
+    file then calls :meth:`push` as it syncs and :meth:`finish` when it has compacted.
+    """
+
+    def __init__(
+        self, location: str, options: Mapping[str, Any] | None = None, *, every: float = PART_EVERY
+    ) -> None:
+        storage.check_location(location, writable=True)
+        self.location = location
+        self.parts = location + ".parts"
+        self.options = options
+        self.every = every
+        self._offset = 0
+        self._stamp = 0
+        self._last_push = 0.0
+        self._pending: concurrent.futures.Future[None] | None = None
+        self._lock = threading.Lock()
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="results-mirror")
+
+    def __repr__(self) -> str:
+        return f"ResultsMirror({storage.redact(self.location)!r})"
+
+    def fetch(self, local: Path) -> None:
+        """Make ``local`` hold every line about the results at the location: the final object's, then each
+        part's in order (later lines win when read); no file when there is nothing there."""
+        sources = [self.location, *storage.list_files(self.parts, self.options)]
+        lines: list[str] = []
+        for source in sources:
+            try:
+                text = storage.read_bytes(source, options=self.options).decode("utf-8-sig")
+            except FileNotFoundError:
+                continue
+            for cells in csv.reader(io.StringIO(text, newline="")):
+                if tuple(cells) != RESULT_COLUMNS and len(cells) == len(RESULT_COLUMNS):
+                    lines.append(_line(cells))
+            if source != self.location:
+                self._stamp = max(self._stamp, _part_stamp(source))
+        local.parent.mkdir(parents=True, exist_ok=True)
+        if not lines and not storage.exists(self.location, self.options):
+            local.unlink(missing_ok=True)
+            return
+        with local.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(_line(list(RESULT_COLUMNS)))
+            handle.writelines(lines)
+
+    def begin(self, local: Path) -> None:
+        """Lines of ``local`` from here on are new: they go to the store in the next parts."""
+        self._offset = local.stat().st_size if local.exists() else 0
+
+    def push(self, local: Path, *, force: bool = False) -> None:
+        """Send what ``local`` gained since the last part, as a new part, in the background (skipped when
+        one is still on its way or the last went less than :attr:`every` seconds ago, unless ``force``)."""
+        now = time.monotonic()
+        if not force and (now - self._last_push < self.every or self._busy()):
+            return
+        self._last_push = now
+        self._pending = self._executor.submit(self._upload_part, local)
+        if force:
+            self._pending.result()
+
+    def _busy(self) -> bool:
+        return self._pending is not None and not self._pending.done()
+
+    def _next_part(self) -> str:
+        self._stamp = max(time.time_ns(), self._stamp + 1)
+        return f"{self.parts}/{self._stamp:020d}.csv"
+
+    def _upload_part(self, local: Path) -> None:
+        with self._lock:
+            with local.open("rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+            cut = data.rfind(b"\n") + 1  # whole lines only: the rest goes with the next part
+            if cut == 0:
+                return
+            header = _line(list(RESULT_COLUMNS)).encode()
+            try:
+                storage.put_bytes(self._next_part(), header + data[:cut], self.options)
+            except (storage.StorageError, OSError) as error:
+                logger.warning("Results part not written to %s (next part retries): %s", self, error)
+                return
+            self._offset += cut
+
+    def finish(self, local: Path) -> None:
+        """After compaction: ``local`` becomes the object at the location and the parts go. The compacted
+        lines are first written as the last part, so a crash in between still reads them last."""
+        self.wait()
+        data = local.read_bytes()
+        parts = storage.list_files(self.parts, self.options)
+        if parts:
+            storage.put_bytes(self._next_part(), data, self.options)
+        storage.put_bytes(self.location, data, self.options)
+        for part in storage.list_files(self.parts, self.options):
+            storage.remove(part, self.options)
+        self._executor.shutdown()
+
+    def abandon(self, local: Path) -> None:
+        """After a crash: send what is left as one more part (best effort), no final object."""
+        try:
+            self.wait()
+            self._offset = min(self._offset, local.stat().st_size)
+            self._upload_part(local)
+        except (OSError, storage.StorageError) as error:
+            logger.warning("Last results part not written to %s: %s", self, error)
+        finally:
+            self._executor.shutdown()
+
+    def wait(self) -> None:
+        """Until the part on its way (if any) is written."""
+        if self._pending is not None:
+            self._pending.result()
+
+
+def _part_stamp(location: str) -> int:
+    name = location.rsplit("/", 1)[-1].split(".", 1)[0]
+    return int(name) if name.isdigit() else 0
+
+
 class ResultsWriter:
     """Appends result lines to ``path``; :meth:`close` compacts it to one line per row.
 
     Use as a context manager. Lines already in the file (from an interrupted run) stay until compaction,
-    where the latest line per row wins.
+    where the latest line per row wins. With a ``mirror``, the file is copied to its store as it grows and
+    when it is closed (:class:`ResultsMirror`).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, mirror: ResultsMirror | None = None) -> None:
         self.path = path
+        self.mirror = mirror
         self._handle: TextIO | None = None
         self._writer: Any = None  # csv's writer type is private
         self._rows_written: set[int] = set()
@@ -167,6 +308,9 @@ class ResultsWriter:
         if fresh:
             self._writer.writerow(RESULT_COLUMNS)
             self._handle.flush()
+        if self.mirror is not None:
+            self._handle.flush()
+            self.mirror.begin(self.path)
         return self
 
     def _has_our_header(self) -> bool:
@@ -193,6 +337,8 @@ class ResultsWriter:
         if self._handle is not None:
             self._handle.flush()
             os.fsync(self._handle.fileno())
+            if self.mirror is not None:
+                self.mirror.push(self.path)
 
     def close(self, *, compact: bool = True) -> None:
         """Close the file; with ``compact``, rewrite it as the latest line of each row written in this run."""
@@ -202,6 +348,10 @@ class ResultsWriter:
         self._handle = self._writer = None
         if compact:
             self._compact()
+            if self.mirror is not None:
+                self.mirror.finish(self.path)
+        elif self.mirror is not None:
+            self.mirror.abandon(self.path)
 
     def _compact(self) -> None:
         """Rewrite the file as the latest line of each row written in this run, in row order. Lines are kept
@@ -231,9 +381,11 @@ class ResultsWriter:
 
 
 __all__ = [
+    "PART_EVERY",
     "RESULT_COLUMNS",
     "ROW_STATUSES",
     "ResultRow",
+    "ResultsMirror",
     "ResultsWriter",
     "RowStatus",
     "escape_cell",
