@@ -133,9 +133,7 @@ def check_location(location: str, *, writable: bool = False) -> None:
     scheme = _scheme(location)
     if scheme in HTTP_SCHEMES:
         if writable:
-            raise StorageError(
-                f"{redact(location)}: http(s) is read-only; write to a path or a store"
-            )
+            raise StorageError(f"{redact(location)}: http(s) is read-only; write to a path or a store")
         return
     if scheme != "file" and scheme not in OBJECT_SCHEMES:
         known = ", ".join(f"{s}://" for s in sorted({*OBJECT_SCHEMES, "file", *HTTP_SCHEMES}))

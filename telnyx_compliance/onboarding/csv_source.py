@@ -39,6 +39,7 @@ FETCH_TIME_LIMIT = 300.0
 __all__ = [
     "BulkLocations",
     "CSVSourceError",
+    "DocumentURLs",
     "RemoteDocuments",
     "confine_input",
     "confine_storage",
@@ -290,3 +291,41 @@ def _local_results(location: str, staging_root: Path | None, options: Mapping[st
     if not target.exists():
         raise CSVSourceError(f"{storage.redact(location)}: no results there")
     return target
+
+
+@dataclass(frozen=True)
+class DocumentURLs:
+    """Documents a request names by URL (``onboard_customer``, ``onboard-one``), and where they may come
+    from: store URLs under one of :attr:`roots` (``COMPLIANCE_DOCUMENTS_BASE_DIR`` when it is a store URL,
+    and ``COMPLIANCE_STORAGE_ROOTS``), http(s) URLs under the network guard's rules. Each is copied to a
+    local staging folder and checked there like a local file."""
+
+    roots: tuple[str, ...] = ()
+    staging_root: Path | None = None
+    options: Mapping[str, Any] | None = None
+    allow_private: bool | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any, options: Mapping[str, Any] | None = None) -> DocumentURLs:
+        """From :class:`~telnyx_compliance.settings.PipelineSettings`."""
+        base = settings.documents_base_dir
+        roots = ((base,) if base and storage.is_remote(base) and not is_url(base) else ()) + tuple(
+            settings.storage_root_list()
+        )
+        return cls(roots=roots, staging_root=settings.staging_path(), options=options)
+
+    def fetch(self, url: str, max_bytes: int) -> Path:
+        """The local copy of ``url``; raises ``FileNotFoundError`` or :class:`~telnyx_compliance.storage.
+        StorageError` (refused, too large, unreadable), naming the URL redacted."""
+        storage.check_location(url)
+        if not is_url(url) and not any(storage.under(url, root) for root in self.roots):
+            allowed = ", ".join(storage.redact(root) for root in self.roots) or "none configured"
+            raise storage.StorageError(
+                f"{storage.redact(url)} lies outside the folders documents may be read from ({allowed}; "
+                "COMPLIANCE_DOCUMENTS_BASE_DIR or COMPLIANCE_STORAGE_ROOTS sets them)"
+            )
+        name = PurePosixPath(urlsplit(url).path).name.lstrip(".") or "document"
+        target = storage.staging_dir(url, self.staging_root) / name
+        return storage.stage(
+            url, target, max_bytes=max_bytes, options=self.options, allow_private=self.allow_private
+        )

@@ -103,6 +103,9 @@ async def ensure_documents(
     ``on_upload`` hears about every document this call uploaded as soon as it exists, so a caller can
     delete it again if a later step fails (see :func:`discard_unlinked_documents`).
     """
+    for item in plan.items:
+        if item.document_id is not None:
+            await _check_exists(client, item.document_id, item.key)
     items = plan.documents
     if not items:
         return []
@@ -153,6 +156,16 @@ async def ensure_documents(
             )
         uploaded.append(record)
     return uploaded
+
+
+async def _check_exists(client: AsyncTelnyx, document_id: str, key: str) -> None:
+    """A document given by id must exist in Telnyx (and not be denied) before a group points at it."""
+    try:
+        found = await client.documents.retrieve(document_id)
+    except NotFoundError:
+        raise OnboardingError(f"document {document_id} (given for {key}) does not exist in Telnyx") from None
+    if found.data is not None and found.data.status == "denied":
+        raise OnboardingError(f"document {document_id} (given for {key}) was denied by Telnyx's review")
 
 
 def _uploaded(item: PlanItem, document_id: str, *, created: bool) -> UploadedDocument:
@@ -252,6 +265,8 @@ def group_values(
             if address_id is None:
                 raise OnboardingError(f"{item.requirement.name} needs the address, which was not created")
             values[item.requirement.id] = address_id
+        elif item.kind == "document" and item.document_id is not None:
+            values[item.requirement.id] = item.document_id
         elif item.kind == "document":
             if item.requirement.id not in document_ids:
                 raise OnboardingError(f"{item.requirement.name} needs a document, which was not uploaded")

@@ -17,10 +17,12 @@ import hashlib
 import mimetypes
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import regex
 from pydantic import BaseModel, ConfigDict
 
+from telnyx_compliance import storage
 from telnyx_compliance._text import excerpt
 from telnyx_compliance.onboarding.confine import ConfinementError, confine
 from telnyx_compliance.onboarding.errors import DocumentChangedError
@@ -34,6 +36,9 @@ from telnyx_compliance.onboarding.references import (
 )
 from telnyx_compliance.onboarding.request import AddressInput, OnboardingKey, OnboardingRequest
 from telnyx_compliance.onboarding.requirements import AcceptanceCriteria, FieldKind, RequirementSpec
+
+if TYPE_CHECKING:
+    from telnyx_compliance.onboarding.csv_source import DocumentURLs
 
 #: Content types Telnyx's document service accepts for regulatory documents.
 ALLOWED_DOCUMENT_TYPES: frozenset[str] = frozenset(
@@ -87,6 +92,8 @@ class PlanItem(BaseModel):
     key: str
     text: str | None = None
     document: PlannedDocument | None = None
+    #: A document already in Telnyx, given by its id (nothing to upload).
+    document_id: str | None = None
 
     @property
     def kind(self) -> FieldKind:
@@ -96,6 +103,8 @@ class PlanItem(BaseModel):
         """What a report shows: the text, the document's filename, or ``address``."""
         if self.document is not None:
             return self.document.filename
+        if self.document_id is not None:
+            return f"document {self.document_id}"
         if self.text is not None:
             return self.text
         return "address"
@@ -183,12 +192,14 @@ def build_plan(
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
     reference_prefix: str = DEFAULT_PREFIX,
     documents_root: Path | None = None,
+    document_urls: DocumentURLs | None = None,
 ) -> OnboardingPlan:
     """Map every requirement to its value and check it; raise :class:`PlanError` listing all problems.
 
     ``documents_root``: document paths must lie inside it (relative ones are taken relative to it), see
     :mod:`~telnyx_compliance.onboarding.confine`. ``None`` checks the paths as given, unconfined: for
-    callers that confined them already.
+    callers that confined them already. ``document_urls`` says where documents named by URL may come from
+    (None: URLs are refused); a document given by id in ``request.document_ids`` is used as it is.
     """
     mapping = mapping or RequirementMapping.load()
     key = request.key
@@ -225,12 +236,31 @@ def build_plan(
             else:
                 items.append(PlanItem(requirement=requirement, key=item_key))
         elif requirement.field_type == "document":
-            path = request.documents.get(item_key)
+            existing_id = request.document_ids.get(item_key)
+            if existing_id is not None:
+                items.append(PlanItem(requirement=requirement, key=item_key, document_id=existing_id))
+                continue
+            given = request.documents.get(item_key)
             expected = f"a {_types_text()} file of at most {_size_text(max_document_bytes)}"
-            if path is None:
+            if given is None:
                 problem(expected, None)
                 continue
-            if documents_root is not None:
+            if isinstance(given, str) and storage.is_remote(given):
+                shown = excerpt(storage.redact(given), _MAX_GOT)
+                if document_urls is None:
+                    problem(expected, f"{shown} (documents given by URL are not read here)")
+                    continue
+                try:
+                    path = document_urls.fetch(given, max_document_bytes)
+                except FileNotFoundError:
+                    problem(expected, f"{shown} (no such object)")
+                    continue
+                except ValueError as error:  # StorageError, FetchError: refused or unreadable
+                    problem(expected, f"{shown} ({excerpt(str(error), _MAX_GOT)})")
+                    continue
+            else:
+                path = storage.local_path(str(given)) if isinstance(given, str) else given
+            if documents_root is not None and not (isinstance(given, str) and storage.is_remote(given)):
                 try:
                     path = confine(documents_root, path)
                 except ConfinementError as error:

@@ -49,6 +49,9 @@ CountryCode = Annotated[str, AfterValidator(check_country_code)]
 E164 = Annotated[str, AfterValidator(check_e164)]
 
 
+_DOCUMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+
 class OnboardingKey(BaseModel):
     """Onboardings sharing a key share one address and one requirement group."""
 
@@ -96,7 +99,17 @@ class OnboardingRequest(BaseModel):
     phone_number_type: PhoneNumberType = "local"
     action: Action = "ordering"
     address: AddressInput | None = None
-    documents: dict[str, Path] = Field(default_factory=dict, description="Requirement key -> document file.")
+    documents: dict[str, Path | str] = Field(
+        default_factory=dict,
+        description="Requirement key -> the document: a file path (inside the documents folder), or a store "
+        "URL (s3://bucket/docs/id.pdf, under COMPLIANCE_DOCUMENTS_BASE_DIR or COMPLIANCE_STORAGE_ROOTS) or "
+        "an http(s) URL, read when the onboarding is planned.",
+    )
+    document_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="Requirement key -> the id of a document already uploaded to Telnyx (used as it is; "
+        "checked to exist before the requirement group is written).",
+    )
     values: dict[str, str] = Field(default_factory=dict, description="Requirement key -> textual value.")
     phone_numbers: tuple[E164, ...] = Field(default=(), description="Numbers to order (E.164).")
     sub_number_order_ids: tuple[str, ...] = Field(
@@ -115,7 +128,30 @@ class OnboardingRequest(BaseModel):
             )
         return value
 
-    @field_validator("documents", "values")
+    @field_validator("documents", mode="before")
+    @classmethod
+    def _paths_or_urls(cls, documents: object) -> object:
+        """A URL stays text (a path would fold its ``//``); anything else is a path."""
+        if not isinstance(documents, dict):
+            return documents
+        return {
+            key: value
+            if isinstance(value, str) and "://" in value
+            else Path(value)
+            if isinstance(value, str)
+            else value
+            for key, value in documents.items()
+        }
+
+    @field_validator("document_ids")
+    @classmethod
+    def _check_document_ids(cls, ids: dict[str, str]) -> dict[str, str]:
+        for key, value in ids.items():
+            if not _DOCUMENT_ID.fullmatch(value):
+                raise ValueError(f"document id of {key!r} must be a Telnyx id (letters, digits and '-')")
+        return ids
+
+    @field_validator("documents", "document_ids", "values")
     @classmethod
     def _check_keys(cls, mapping: dict[str, object]) -> dict[str, object]:
         for key in mapping:

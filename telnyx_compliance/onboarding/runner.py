@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from telnyx_compliance import storage
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError, is_transient
+from telnyx_compliance.onboarding.csv_source import DocumentURLs
 from telnyx_compliance.onboarding.ensure import (
     attach_orders,
     discard_uploads,
@@ -107,7 +109,8 @@ def plan_request(
     working folder."""
     settings = settings or PipelineSettings()
     if documents_root is None:
-        documents_root = Path(settings.documents_base_dir) if settings.documents_base_dir else Path.cwd()
+        base = settings.documents_base_dir
+        documents_root = Path(base) if base and not storage.is_url(base) else Path.cwd()
     try:
         plan = build_plan(
             request,
@@ -116,6 +119,7 @@ def plan_request(
             max_document_bytes=settings.max_document_bytes,
             reference_prefix=settings.reference_prefix,
             documents_root=documents_root,
+            document_urls=DocumentURLs.from_settings(settings),
         )
     except PlanError as error:
         raise PlanError(request.key, (*error.problems, *number_problems)) from None

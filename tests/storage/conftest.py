@@ -1,4 +1,4 @@
-"""A real S3 endpoint for the storage tests: moto's server, over HTTP on a free port (fsspec is not mocked)."""
+"""A real S3 endpoint for the storage tests: moto's server over HTTP on a free port (fsspec not mocked)."""
 
 from __future__ import annotations
 
