@@ -265,10 +265,13 @@ def _run_bulk_command(
     from telnyx_compliance.onboarding.csv_io import CSVFormatError, count_rows
     from telnyx_compliance.onboarding.csv_source import CSVSourceError, locate_bulk, redact_source
     from telnyx_compliance.settings import PipelineSettings
+    from telnyx_compliance.storage import is_url
     from telnyx_compliance.terminal import Terminal
 
     pipeline = pipeline or PipelineSettings()
     named = redact_source(csv_path)
+    if out is not None and not is_url(out) and Path(out).is_dir():
+        raise _fail(f"--out {out} is a directory: name the results CSV file")
     server = PrefectServerProcess.unless_configured()
     if server is not None:
         server.start()

@@ -130,6 +130,8 @@ def check_location(location: str, *, writable: bool = False) -> None:
         return
     if "::" in location.split("?", 1)[0]:
         raise StorageError(f"{redact(location)}: chained fsspec URLs are refused; name one store")
+    if ".." in urlsplit(location).path.split("/"):
+        raise StorageError(f"{redact(location)}: '..' is refused in a URL; name the object directly")
     scheme = _scheme(location)
     if scheme in HTTP_SCHEMES:
         if writable:

@@ -239,6 +239,8 @@ def locate_bulk(
             mirror.fetch(results)
         else:
             results = Path(results_location)
+            if results.is_dir():
+                raise CSVSourceError(f"results CSV {results} is a directory: expected a file")
         selected = _local_results(only_failed, staging_root, options) if only_failed else None
     except storage.StorageError as error:
         raise CSVSourceError(str(error)) from None

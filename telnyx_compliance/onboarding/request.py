@@ -99,7 +99,7 @@ class OnboardingRequest(BaseModel):
     phone_number_type: PhoneNumberType = "local"
     action: Action = "ordering"
     address: AddressInput | None = None
-    documents: dict[str, Path | str] = Field(
+    documents: dict[str, str | Path] = Field(
         default_factory=dict,
         description="Requirement key -> the document: a file path (inside the documents folder), or a store "
         "URL (s3://bucket/docs/id.pdf, under COMPLIANCE_DOCUMENTS_BASE_DIR or COMPLIANCE_STORAGE_ROOTS) or "
@@ -128,18 +128,12 @@ class OnboardingRequest(BaseModel):
             )
         return value
 
-    @field_validator("documents", mode="before")
+    @field_validator("documents", mode="after")
     @classmethod
-    def _paths_or_urls(cls, documents: object) -> object:
+    def _paths_or_urls(cls, documents: dict[str, str | Path]) -> dict[str, str | Path]:
         """A URL stays text (a path would fold its ``//``); anything else is a path."""
-        if not isinstance(documents, dict):
-            return documents
         return {
-            key: value
-            if isinstance(value, str) and "://" in value
-            else Path(value)
-            if isinstance(value, str)
-            else value
+            key: value if isinstance(value, Path) or "://" in value else Path(value)
             for key, value in documents.items()
         }
 

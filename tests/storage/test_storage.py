@@ -1,0 +1,150 @@
+"""The storage layer's rules: which URLs, what stays inside a prefix, what a message may show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from telnyx_compliance import storage
+from telnyx_compliance.catalog_diff import CatalogSnapshot, SnapshotStore
+from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_storage, results_location_for
+from telnyx_compliance.onboarding.results_csv import ResultRow, ResultsMirror, ResultsWriter, latest_results
+
+from .conftest import s3
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("docs/a.pdf", "s3://b/batch/docs/a.pdf"),
+        ("./docs/../a.pdf", "s3://b/batch/a.pdf"),
+        ("s3://b/batch/docs/a.pdf", "s3://b/batch/docs/a.pdf"),
+    ],
+)
+def test_documents_resolve_inside_the_prefix(written: str, expected: str) -> None:
+    assert storage.join_under("s3://b/batch", written) == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("../secret.pdf", "outside the documents prefix"),
+        ("docs/../../secret.pdf", "outside the documents prefix"),
+        ("/batch/a.pdf", "expected a path relative"),
+        ("s3://b/batchx/a.pdf", "URL lies outside"),  # a sibling prefix, not a sub-folder
+        ("s3://other/batch/a.pdf", "URL lies outside"),
+        ("gs://b/batch/a.pdf", "URL lies outside"),
+        ("docs\\a.pdf", "backslash"),
+        ("docs/a\x00.pdf", "NUL"),
+    ],
+)
+def test_documents_that_leave_the_prefix_are_refused(written: str, reason: str) -> None:
+    with pytest.raises(storage.StorageError, match=reason):
+        storage.join_under("s3://b/batch", written)
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("ssh://host/file.csv", "ssh:// is not supported"),
+        ("github://org:repo@main/x.csv", "github:// is not supported"),
+        ("zip://a.csv::s3://b/x.zip", "chained"),
+        ("simplecache::s3://b/x.csv", "chained"),
+    ],
+)
+def test_only_the_listed_schemes_are_read(location: str, reason: str) -> None:
+    with pytest.raises(storage.StorageError, match=reason):
+        storage.check_location(location)
+
+
+def test_http_is_read_only_and_messages_never_show_credentials() -> None:
+    with pytest.raises(storage.StorageError, match=r"http\(s\) is read-only") as raised:
+        storage.check_location("https://bob:hunter2@files.example/r.csv?X-Amz-Signature=abc", writable=True)
+    assert "hunter2" not in str(raised.value) and "abc" not in str(raised.value)
+    assert storage.redact("s3://bucket/k.csv") == "s3://bucket/k.csv"
+
+
+def test_a_missing_driver_says_which_extra_to_install() -> None:
+    pytest.importorskip("s3fs")
+    try:
+        import gcsfs  # noqa: F401
+    except ImportError:
+        with pytest.raises(storage.StorageError, match=r"telnyx-compliance\[gcs\]"):
+            storage.filesystem("gs://bucket/x.csv")
+    else:  # pragma: no cover - only where gcsfs is installed
+        pytest.skip("gcsfs is installed here")
+
+
+def test_memory_urls_round_trip_and_stage_with_a_size_cap(tmp_path: Path) -> None:
+    storage.put_bytes("memory://t/a.bin", b"x" * 100)
+    assert storage.read_bytes("memory://t/a.bin") == b"x" * 100
+    assert storage.stage("memory://t/a.bin", tmp_path / "a.bin").read_bytes() == b"x" * 100
+    with pytest.raises(storage.StorageError, match="more than the allowed 10"):
+        storage.stage("memory://t/a.bin", tmp_path / "b.bin", max_bytes=10)
+    assert not (tmp_path / "b.bin").exists() and not list(tmp_path.glob(".*part"))
+    with pytest.raises(FileNotFoundError):
+        storage.stage("memory://t/absent.bin", tmp_path / "c.bin")
+
+
+def test_default_results_sit_beside_the_csv_on_its_store() -> None:
+    assert results_location_for("s3://b/x/customers.csv", None) == "s3://b/x/customers.results.csv"
+    assert results_location_for("s3://b/x/customers.csv", "s3://b/r.csv") == "s3://b/r.csv"
+
+
+def test_deployment_runs_use_only_the_storage_roots() -> None:
+    assert (
+        confine_storage("s3://onboarding/2026/in.csv", ("s3://onboarding",)) == "s3://onboarding/2026/in.csv"
+    )
+    for location in ("s3://onboarding-other/in.csv", "s3://secrets/in.csv"):
+        with pytest.raises(CSVSourceError, match="outside the storage roots"):
+            confine_storage(location, ("s3://onboarding",))
+    with pytest.raises(CSVSourceError, match=r"'\.\.' is refused"):
+        confine_storage("s3://onboarding/../secrets/in.csv", ("s3://onboarding",))
+    with pytest.raises(CSVSourceError, match="none configured"):
+        confine_storage("s3://onboarding/in.csv", ())
+
+
+def test_results_links_never_carry_a_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert (
+        storage.browser_link("s3://b/r.csv") == "https://s3.console.aws.amazon.com/s3/object/b?prefix=r.csv"
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://minio:9000")
+    assert storage.browser_link("s3://b/k/r.csv") == "http://minio:9000/b/k/r.csv"
+    assert storage.browser_link("https://files.example/r.csv?sig=1") == "https://files.example/r.csv?..."
+
+
+def test_catalog_snapshots_on_a_bucket_are_shared_by_every_worker(bucket: str, s3_endpoint: str) -> None:
+    snapshot = CatalogSnapshot(taken_at="2026-11-28T00:00:00Z", markets={}, requirement_types={})
+    SnapshotStore(f"s3://{bucket}/state/catalog").save(snapshot)
+    assert SnapshotStore(f"s3://{bucket}/state/catalog").latest() == snapshot  # another worker reads it
+    assert sorted(s3(s3_endpoint).ls(f"{bucket}/state/catalog")) == [
+        f"{bucket}/state/catalog/catalog-2026-11-28T000000Z.json",
+        f"{bucket}/state/catalog/latest.json",
+    ]
+
+
+def test_a_crash_between_the_final_object_and_removing_the_parts_keeps_the_latest_lines(
+    tmp_path: Path,
+) -> None:
+    """The compacted lines are also the last part, so a reader that finds both still reads them last."""
+    location = "memory://results-test/r.csv"
+    local = tmp_path / "r.csv"
+    mirror = ResultsMirror(location, every=0)
+    with ResultsWriter(local, mirror) as writer:
+        writer.write([ResultRow(row=2, customer_reference="c1", status="pending_approval")])
+        mirror.push(local, force=True)
+        writer.write([ResultRow(row=2, customer_reference="c1", status="completed")])
+        # close(): compaction, then finish(): the last part, the final object, then the parts go.
+        real_remove = storage.remove
+        storage.remove = lambda *a, **k: (_ for _ in ()).throw(OSError("crash"))  # type: ignore[assignment]
+        try:
+            with pytest.raises(OSError, match="crash"):
+                writer.close()
+        finally:
+            storage.remove = real_remove  # type: ignore[assignment]
+    assert len(storage.list_files(location + ".parts")) >= 2  # the parts were not removed
+    fetched = tmp_path / "fetched.csv"
+    ResultsMirror(location).fetch(fetched)
+    assert latest_results(fetched)[2].status == "completed"
