@@ -49,64 +49,35 @@ from telnyx_compliance.onboarding.results_csv import ResultRow
 @flow(name="bulk_onboard", persist_result=False)
 async def bulk_onboard(
     csv_path: Annotated[
-        str,
-        Field(
-            title="Onboarding CSV",
-            description="Where the CSV is: a path on the worker (inside COMPLIANCE_INPUT_ROOT, relative to "
-            "the project folder), a store URL (s3://bucket/batch/customers.csv, gs://, az://, inside "
-            "COMPLIANCE_STORAGE_ROOTS) or an http(s) URL. One row per customer and market (see the README's "
-            "'CSV format'); the documents it names are read relative to its folder or prefix.",
-            min_length=1,
-            examples=["s3://onboarding/2026-11/customers.csv", "inbox/customers.csv"],
-        ),
+        str, Field(min_length=1, examples=["s3://onboarding/2026-11/customers.csv", "inbox/customers.csv"])
     ],
-    out: Annotated[
-        str | None,
-        Field(
-            title="Results CSV",
-            description="Where to write the results CSV, one line per input row (a path or a store URL). "
-            "Empty: <csv name>.results.csv beside the CSV. A rerun with the same results CSV skips the rows "
-            "it marks completed. The run's page links to it.",
-            examples=["s3://onboarding/2026-11/customers.results.csv"],
-        ),
-    ] = None,
-    only_failed: Annotated[
-        str | None,
-        Field(
-            title="Only the failed rows of",
-            description="The results CSV of an earlier run (a path or a store URL): only the rows it marks "
-            "failed run again. Empty: every row not yet completed.",
-        ),
-    ] = None,
-    max_concurrency: Annotated[
-        int | None,
-        Field(
-            title="Rows in submission at once",
-            ge=1,
-            le=1000,
-            description="Empty (recommended): follows the rate Telnyx allows (rate x 1 s, 8 to 256).",
-        ),
-    ] = None,
-    global_rate_limit: Annotated[
-        str | None,
-        Field(
-            title="Global concurrency limit",
-            description="Name of a Prefect global concurrency limit (with slot decay) that every API request "
-            "also takes a slot of: an account-wide cap shared by every worker. Empty: Telnyx's rate-limit "
-            "headers pace the run, which already shares the account with other runs.",
-        ),
-    ] = None,
-    storage_credentials: Annotated[
-        str | None,
-        Field(
-            title="Storage credentials block",
-            description="Name of a Prefect Secret block holding the store's fsspec options as JSON (for S3: "
-            '{"key": ..., "secret": ..., "endpoint_url": ...}). Empty: the worker\'s environment (AWS_*, '
-            "GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*).",
-        ),
-    ] = None,
+    out: Annotated[str | None, Field(examples=["s3://onboarding/2026-11/customers.results.csv"])] = None,
+    only_failed: str | None = None,
+    max_concurrency: Annotated[int | None, Field(ge=1, le=1000)] = None,
+    global_rate_limit: str | None = None,
+    storage_credentials: str | None = None,
 ) -> State[BulkSummary]:
-    """Onboard every row of a CSV; the results CSV gets one line per row."""
+    """Onboard every row of a CSV; the results CSV gets one line per row.
+
+    Args:
+        csv_path: Where the onboarding CSV is: a path on the worker (inside COMPLIANCE_INPUT_ROOT, relative
+            to the project folder), a store URL (s3://bucket/batch/customers.csv, gs://, az://; inside
+            COMPLIANCE_STORAGE_ROOTS) or an http(s) URL. One row per customer and market (the README's "CSV
+            format"); the documents it names are read relative to its folder or prefix.
+        out: Where to write the results CSV, one line per input row: a path or a store URL. Empty:
+            <csv name>.results.csv beside the CSV. A rerun with the same results CSV skips the rows it marks
+            completed. The run's Artifacts tab links to it.
+        only_failed: The results CSV of an earlier run (a path or a store URL): only the rows it marks
+            failed run again. Empty: every row not yet completed.
+        max_concurrency: Rows in submission at once. Empty (recommended): follows the rate Telnyx allows
+            (the rate x 1 s, between 8 and 256).
+        global_rate_limit: Name of a Prefect global concurrency limit with slot decay that every API request
+            also takes a slot of: an explicit account-wide cap shared by every worker. Empty: Telnyx's
+            rate-limit headers pace the run, which already shares the account with other runs.
+        storage_credentials: Name of a Prefect Secret block holding the store's fsspec options as JSON (for
+            S3: {"key": ..., "secret": ..., "endpoint_url": ...}). Empty: the worker's environment (AWS_*,
+            GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*).
+    """
     logger = get_run_logger()
     pipeline = pipeline_settings()
     try:

@@ -9,10 +9,7 @@ URL (``s3://bucket/compliance-state``): every worker then compares with the same
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from prefect import flow, get_run_logger
-from pydantic import Field
 
 from tasks.catalog import load_previous_snapshot, publish_catalog_changes, save_snapshot, snapshot_catalog
 from telnyx_compliance import storage
@@ -20,17 +17,13 @@ from telnyx_compliance.catalog_diff import CatalogDiff, diff_snapshots
 
 
 @flow(name="sync_requirements_catalog", persist_result=False)
-async def sync_requirements_catalog(
-    state_dir: Annotated[
-        str | None,
-        Field(
-            title="State folder",
-            description="Where the previous snapshot is kept: a folder or a store URL "
-            "(s3://bucket/compliance-state) shared by every worker. Empty: COMPLIANCE_STATE_DIR (.state).",
-        ),
-    ] = None,
-) -> CatalogDiff:
-    """Snapshot the requirements catalog and publish what changed since the previous snapshot."""
+async def sync_requirements_catalog(state_dir: str | None = None) -> CatalogDiff:
+    """Snapshot the requirements catalog and publish what changed since the previous snapshot.
+
+    Args:
+        state_dir: Where the previous snapshot is kept: a folder, or a store URL
+            (s3://bucket/compliance-state) shared by every worker. Empty: COMPLIANCE_STATE_DIR (.state).
+    """
     previous = load_previous_snapshot(state_dir)
     snapshot = await snapshot_catalog()
     diff = diff_snapshots(previous, snapshot)

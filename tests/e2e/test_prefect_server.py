@@ -145,6 +145,8 @@ async def test_a_deployment_run_reads_nothing_outside_the_input_root(
 ) -> None:
     deployment = await prefect.read_deployment_by_name("bulk_onboard/bulk-onboard")
     assert "csv_path" not in (deployment.parameters or {})  # a Quick Run must name its CSV
+    form = deployment.parameter_openapi_schema["properties"]  # what the UI's run form renders
+    assert all(len(field.get("description") or "") > 40 for field in form.values()), form
 
     def bulk_calls() -> int:
         # What a bulk run sends first (its snapshot of addresses and documents, its CSV's writes); the
@@ -170,6 +172,11 @@ async def test_a_deployment_run_reads_nothing_outside_the_input_root(
             assert "root:" not in message and "KEYsecret" not in message
     finally:
         secret.unlink()
+    # A store URL outside COMPLIANCE_STORAGE_ROOTS (none set on this worker) is refused before it is read.
+    run = await _run(prefect, "bulk_onboard/bulk-onboard", csv_path="s3://someone-elses-bucket/customers.csv")
+    run = await _wait(prefect, run.id, stack)
+    assert run.state is not None and run.state.is_failed(), run.state
+    assert "outside the storage roots a deployment may use (none configured" in (run.state.message or "")
     assert "KEYsecret" not in stack.log("worker")
     assert bulk_calls() == calls  # nothing was sent
 

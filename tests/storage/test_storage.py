@@ -148,3 +148,33 @@ def test_a_crash_between_the_final_object_and_removing_the_parts_keeps_the_lates
     fetched = tmp_path / "fetched.csv"
     ResultsMirror(location).fetch(fetched)
     assert latest_results(fetched)[2].status == "completed"
+
+
+def test_only_failed_reads_an_earlier_runs_results_from_the_store_parts_included(tmp_path: Path) -> None:
+    from telnyx_compliance.onboarding.csv_source import locate_bulk
+    from telnyx_compliance.onboarding.results_csv import RESULT_COLUMNS
+
+    def text(*lines: ResultRow) -> bytes:
+        rows = [",".join(RESULT_COLUMNS), *(",".join(line.cells()) for line in lines)]
+        return ("\r\n".join(rows) + "\r\n").encode()
+
+    csv_path = tmp_path / "in.csv"
+    csv_path.write_text("customer_reference,country_code\nc1,DE\nc2,DE\n", encoding="utf-8")
+    storage.put_bytes(
+        "memory://earlier/r.csv", text(ResultRow(row=2, customer_reference="c1", status="failed"))
+    )
+    storage.put_bytes(  # a part from a later run that crashed: it completed row 2 and failed row 3
+        "memory://earlier/r.csv.parts/00000000000000000001.csv",
+        text(
+            ResultRow(row=2, customer_reference="c1", status="completed"),
+            ResultRow(row=3, customer_reference="c2", status="failed"),
+        ),
+    )
+    located = locate_bulk(str(csv_path), None, "memory://earlier/r.csv", staging_root=tmp_path / "staging")
+    assert located.only_failed is not None
+    assert {row: line.status for row, line in latest_results(located.only_failed).items()} == {
+        2: "completed",
+        3: "failed",
+    }
+    with pytest.raises(CSVSourceError, match="no results there"):
+        locate_bulk(str(csv_path), None, "memory://nothing/r.csv", staging_root=tmp_path / "staging")
