@@ -125,6 +125,8 @@ async def bulk_onboard(
                 time.monotonic() - (run.started_at or time.monotonic()),
                 run.summary.rows,
             )
+        # An event per requirement-group decision as it comes (those seen before Prefect was up at once).
+        run.listen(lambda decision: emit(group_event(decision, observed_by="bulk_onboard")))
         stack.enter_context(_forward_library_logs())
         await stack.enter_async_context(ProgressArtifact(run))
         try:
@@ -144,8 +146,8 @@ async def bulk_onboard(
 
 
 def _emit_events(summary: BulkSummary) -> None:
-    """One event per requirement-group decision the rows run saw (approved, declined, expired; rows carried
-    over from an earlier run are not run, so not reported again), then the run's summary event."""
+    """The run's summary event, after any decision not yet sent (the listener sent the others as they came;
+    rows carried over from an earlier run are not run, so not reported again)."""
     from prefect.runtime import flow_run
 
     for decision in summary.decisions.values():

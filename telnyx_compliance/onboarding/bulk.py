@@ -114,8 +114,25 @@ class BulkSummary:
     groups: int = 0
     #: What reconcile needs of the rows still pending when the run's wait ended.
     handovers: list[HandOver] = field(default_factory=list)
-    #: Decisions (approved, declined, expired) on the requirement groups of the rows run, one per group.
+    #: Decisions (approved, declined, expired) on the requirement groups of the rows run, one per group, not
+    #: yet handed to a listener (:meth:`BulkRun.listen`): a listener takes them as they come, so a run of
+    #: 100,000 rows does not keep 100,000 of them.
     decisions: dict[str, GroupDecision] = field(default_factory=dict)
+    #: How many groups of each status the rows run saw decided (delivered or not).
+    decision_counts: Counter[str] = field(default_factory=Counter)
+    #: The groups decided so far: rows of one onboarding share a group, and it is reported once.
+    decided_groups: set[str] = field(default_factory=set, repr=False)
+
+    def decided(self, decision: GroupDecision, listener: Callable[[GroupDecision], None] | None) -> None:
+        """Count ``decision`` and hand it to ``listener``, or keep it until one listens (once per group)."""
+        if decision.requirement_group_id in self.decided_groups:
+            return
+        self.decided_groups.add(decision.requirement_group_id)
+        self.decision_counts[decision.status] += 1
+        if listener is None:
+            self.decisions[decision.requirement_group_id] = decision
+        else:
+            listener(decision)
 
     @property
     def rows(self) -> int:
@@ -373,6 +390,8 @@ class BulkRunner:
         self.settings = settings
         self.mapping = mapping
         self.on_row = on_row
+        #: Hears each requirement-group decision as it comes (None: kept in the summary).
+        self.on_decision: Callable[[GroupDecision], None] | None = None
         self.max_concurrency = max_concurrency
         #: Where the rows' documents must lie (the CSV reader confined them there already).
         self.documents_root = documents_root
@@ -548,7 +567,7 @@ class BulkRunner:
             self.summary.handovers.append(result.handover)
         decision = GroupDecision.of(result)
         if decision is not None:
-            self.summary.decisions[decision.requirement_group_id] = decision
+            self.summary.decided(decision, self.on_decision)
         self._record(result_row(row, result))
 
     async def _onboard(
@@ -721,6 +740,7 @@ class BulkRun:
         self.started_at: float | None = None
         #: Set once the file as a whole was checked (or found unusable).
         self.read = asyncio.Event()
+        self._listener: Callable[[GroupDecision], None] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -751,6 +771,17 @@ class BulkRun:
     async def wait(self) -> BulkSummary:
         """The summary once the run has ended (starting it if it was not)."""
         return await self.start()
+
+    def listen(self, listener: Callable[[GroupDecision], None]) -> None:
+        """Hand ``listener`` every requirement-group decision: those seen so far at once, the others as they
+        come (the flow emits an event for each; a run started before Prefect was up kept them until now)."""
+        self._listener = listener
+        kept = list(self.summary.decisions.values())
+        self.summary.decisions.clear()
+        for decision in kept:
+            listener(decision)
+        if self.runner is not None:
+            self.runner.on_decision = listener
 
     async def run(self) -> BulkSummary:
         """Onboard every row and write the results CSV; raises ``CSVFormatError`` (nothing sent) when the file
@@ -791,6 +822,7 @@ class BulkRun:
                 on_row=self.on_row,
                 documents_root=base_dir,
             )
+            self.runner.on_decision = self._listener
             await self.runner.run(
                 iter_rows(
                     self.csv_path,
