@@ -64,9 +64,9 @@ async def bulk_onboard(
             to the project folder), a store URL (s3://bucket/batch/customers.csv, gs://, az://; inside
             COMPLIANCE_STORAGE_ROOTS) or an http(s) URL. One row per customer and market (the README's "CSV
             format"); the documents it names are read relative to its folder or prefix.
-        out: Where to write the results CSV, one line per input row: a path or a store URL. Empty:
-            <csv name>.results.csv beside the CSV. A rerun with the same results CSV skips the rows it marks
-            completed. The run's Artifacts tab links to it.
+        out: Where to write the results CSV, one line per input row: a path or a store URL. Empty: beside
+            the CSV, named after it (customers.csv -> customers.results.csv). A rerun with the same results
+            CSV skips the rows it marks completed. The run's Artifacts tab links to it.
         only_failed: The results CSV of an earlier run (a path or a store URL): only the rows it marks
             failed run again. Empty: every row not yet completed.
         max_concurrency: Rows in submission at once. Empty (recommended): follows the rate Telnyx allows

@@ -25,6 +25,7 @@ def test_every_parameter_has_a_description(flow_path: str) -> None:
     properties = _schema(flow_path)["properties"]
     for name, spec in properties.items():
         assert len(spec.get("description") or "") > 40, name
+        assert "<" not in spec["description"], name  # the UI renders descriptions as markdown: <x> vanishes
 
 
 def test_the_bulk_form_types_and_bounds_what_it_can() -> None:
