@@ -54,6 +54,7 @@ __all__ = [
     "join_under",
     "list_files",
     "local_path",
+    "on_store",
     "parent",
     "put_bytes",
     "read_bytes",
@@ -98,6 +99,11 @@ def is_url(location: str) -> bool:
 def is_remote(location: str) -> bool:
     """A URL that is not ``file://``: read by staging, written through fsspec."""
     return is_url(location) and _scheme(location) != "file"
+
+
+def on_store(location: str) -> bool:
+    """A URL into an object store (:data:`OBJECT_SCHEMES`): neither a local path nor http(s)."""
+    return is_remote(location) and _scheme(location) not in HTTP_SCHEMES
 
 
 def redact(location: str) -> str:
@@ -365,8 +371,6 @@ def stage(
                 sink.write(chunk)
         os.replace(temporary, target)
     except FileNotFoundError:
-        raise
-    except StorageError:
         raise
     except OSError as error:
         raise StorageError(f"{redact(location)}: {_reason(error)}") from None

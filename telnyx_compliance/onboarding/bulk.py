@@ -50,13 +50,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from telnyx_compliance import storage
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.onboarding.approvals import ApprovalWatcher
 from telnyx_compliance.onboarding.csv_io import ParsedRow, count_rows, iter_rows
-from telnyx_compliance.onboarding.csv_source import BulkLocations, redact_source, results_location_for
+from telnyx_compliance.onboarding.csv_source import (
+    BulkLocations,
+    normal_location,
+    redact_source,
+    results_location_for,
+)
 from telnyx_compliance.onboarding.known import KnownResources, MarketKey
 from telnyx_compliance.onboarding.lookups import prefetch_numbers, prefetch_requirements
 from telnyx_compliance.onboarding.mapping import RequirementMapping
@@ -674,8 +678,7 @@ async def _snapshot(client: AsyncTelnyx, prefix: str) -> KnownResources | None:
 
 
 def _run_key(csv: str, results: str) -> tuple[str, str]:
-    local = not storage.is_url(csv) or csv.lower().startswith("file://")
-    return (str(storage.local_path(csv).resolve()) if local else csv), results
+    return normal_location(csv), results
 
 
 def default_results_path(csv_path: Path) -> Path:

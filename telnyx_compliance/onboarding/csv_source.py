@@ -46,6 +46,7 @@ __all__ = [
     "is_url",
     "locate_bulk",
     "materialise_csv",
+    "normal_location",
     "redact_source",
     "results_location_for",
 ]
@@ -172,7 +173,8 @@ class BulkLocations:
     only_failed: Path | None = None
 
 
-def _normal(location: str) -> str:
+def normal_location(location: str) -> str:
+    """``location`` as a run is keyed by: a URL as written, a path (or ``file://``) resolved."""
     return location if storage.is_remote(location) else str(storage.local_path(location).resolve())
 
 
@@ -180,7 +182,7 @@ def results_location_for(csv: str, out: str | None, documents_base: str | None =
     """Where the results of ``csv`` go: ``out``, else ``<csv stem>.results.csv`` beside the CSV (beside its
     local copy, for an http(s) CSV). Pure: nothing is read."""
     if out:
-        return _normal(out)
+        return normal_location(out)
     if is_url(csv):
         local = _incoming_path(csv, Path(documents_base or "."))
         return str((local.parent / f"{local.stem}.results.csv").resolve())
@@ -217,7 +219,7 @@ def locate_bulk(
                 storage.check_location(location, writable=writable)
         csv_path = _local_csv(csv, documents_base, staging_root, options, allow_private)
         base = documents_base or (str(Path.cwd()) if is_url(csv) else storage.parent(csv))
-        if storage.is_remote(base) and not is_url(base):
+        if storage.on_store(base):
             remote = RemoteDocuments(
                 base, storage.staging_dir(base, staging_root) / "documents", options, max_document_bytes
             )
@@ -311,9 +313,7 @@ class DocumentURLs:
     def from_settings(cls, settings: Any, options: Mapping[str, Any] | None = None) -> DocumentURLs:
         """From :class:`~telnyx_compliance.settings.PipelineSettings`."""
         base = settings.documents_base_dir
-        roots = ((base,) if base and storage.is_remote(base) and not is_url(base) else ()) + tuple(
-            settings.storage_root_list()
-        )
+        roots = ((base,) if base and storage.on_store(base) else ()) + tuple(settings.storage_root_list())
         return cls(roots=roots, staging_root=settings.staging_path(), options=options)
 
     def fetch(self, url: str, max_bytes: int) -> Path:

@@ -190,18 +190,20 @@ class ResultsMirror:
         part's in order (later lines win when read); no file when there is nothing there."""
         sources = [self.location, *storage.list_files(self.parts, self.options)]
         lines: list[str] = []
+        found = False
         for source in sources:
             try:
                 text = storage.read_bytes(source, options=self.options).decode("utf-8-sig")
             except FileNotFoundError:
                 continue
+            found = True
             for cells in csv.reader(io.StringIO(text, newline="")):
                 if tuple(cells) != RESULT_COLUMNS and len(cells) == len(RESULT_COLUMNS):
                     lines.append(_line(cells))
             if source != self.location:
                 self._stamp = max(self._stamp, _part_stamp(source))
         local.parent.mkdir(parents=True, exist_ok=True)
-        if not lines and not storage.exists(self.location, self.options):
+        if not found:
             local.unlink(missing_ok=True)
             return
         with local.open("w", encoding="utf-8", newline="") as handle:
