@@ -28,7 +28,8 @@ $(PRISM): tools/prism/package-lock.json
 	npm ci --prefix tools/prism --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(VENV)/.installed  ## create .venv with the project and its dev dependencies
+install: $(VENV)/.installed  ## create .venv with the project and its dev dependencies, and data/ (the input root)
+	@mkdir -p data
 
 lint: install  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

@@ -30,19 +30,15 @@ from pydantic import Field
 
 from configs.settings import PipelineSettings, TelnyxSettings
 from tasks._client import pipeline_settings, shared_rate_limiter, telnyx_settings, use_settings
+from tasks._scope import run_scope
 from tasks.bulk import PrefectRateLimiter, ProgressArtifact, publish_bulk_report
 from tasks.events import bulk_summary_event, emit, group_event
 from tasks.storage import StorageCredentialsError, storage_options
-from telnyx_compliance import RateLimiter, storage
+from telnyx_compliance import RateLimiter
 from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
+from telnyx_compliance.onboarding.confine import ConfinementError
 from telnyx_compliance.onboarding.csv_io import CSVFormatError
-from telnyx_compliance.onboarding.csv_source import (
-    CSVSourceError,
-    confine_input,
-    confine_storage,
-    is_url,
-    locate_bulk,
-)
+from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_bulk, locate_bulk
 from telnyx_compliance.onboarding.results_csv import ResultRow
 
 
@@ -60,15 +56,17 @@ async def bulk_onboard(
     """Onboard every row of a CSV; the results CSV gets one line per row.
 
     Args:
-        csv_path: Where the onboarding CSV is: a path on the worker (inside COMPLIANCE_INPUT_ROOT, relative
-            to the project folder), a store URL (s3://bucket/batch/customers.csv, gs://, az://; inside
-            COMPLIANCE_STORAGE_ROOTS) or an http(s) URL. One row per customer and market (the README's "CSV
-            format"); the documents it names are read relative to its folder or prefix.
-        out: Where to write the results CSV, one line per input row: a path or a store URL. Empty: beside
+        csv_path: Where the onboarding CSV is: a path on the worker, relative to its data folder
+            (COMPLIANCE_INPUT_ROOT, by default the data folder of the project) and inside it; a store URL
+            (s3://bucket/batch/customers.csv, gs://, az://) under COMPLIANCE_STORAGE_ROOTS; or an http(s)
+            URL. One row per customer and market (the README's "CSV format"); the documents it names are
+            read relative to its folder or prefix.
+        out: Where to write the results CSV, one line per input row: a .csv path in the data folder or a
+            store URL under the storage roots; never over a file that is not a results CSV. Empty: beside
             the CSV, named after it (customers.csv -> customers.results.csv). A rerun with the same results
             CSV skips the rows it marks completed. The run's Artifacts tab links to it.
-        only_failed: The results CSV of an earlier run (a path or a store URL): only the rows it marks
-            failed run again. Empty: every row not yet completed.
+        only_failed: The results CSV of an earlier run (a path in the data folder or a store URL): only the
+            rows it marks failed run again. Empty: every row not yet completed.
         max_concurrency: Rows in submission at once. Empty (recommended): follows the rate Telnyx allows
             (the rate x 1 s, between 8 and 256).
         global_rate_limit: Name of a Prefect global concurrency limit with slot decay that every API request
@@ -80,16 +78,13 @@ async def bulk_onboard(
     """
     logger = get_run_logger()
     pipeline = pipeline_settings()
-    try:
-        csv_path, out, only_failed = _confined_for_deployment(pipeline, csv_path, out, only_failed)
-    except CSVSourceError as error:
-        logger.error("%s", error)
-        return Failed(message=str(error), data=error)
-    run = BulkRun.claim(csv_path, out, pipeline.documents_base_dir)
+    run = BulkRun.claim(csv_path, out)  # the command line's run, started before Prefect was up
     async with AsyncExitStack() as stack:
         if run is None:
             try:
                 options = await storage_options(storage_credentials)
+                scope = run_scope(options)
+                csv_path, out, only_failed = confine_bulk(scope, csv_path, out, only_failed)
                 locations = await asyncio.to_thread(
                     locate_bulk,
                     csv_path,
@@ -99,8 +94,9 @@ async def bulk_onboard(
                     staging_root=pipeline.staging_path(),
                     options=options,
                     max_document_bytes=pipeline.max_document_bytes,
+                    local_root=scope.data_root,
                 )
-            except (CSVSourceError, StorageCredentialsError) as error:
+            except (CSVSourceError, ConfinementError, StorageCredentialsError) as error:
                 logger.error("%s", error)
                 return Failed(message=str(error), data=error)
             settings = telnyx_settings()
@@ -153,40 +149,6 @@ def _emit_events(summary: BulkSummary) -> None:
     for decision in summary.decisions.values():
         emit(group_event(decision, observed_by="bulk_onboard"))
     emit(bulk_summary_event(summary, flow_run.id))
-
-
-def _confined_for_deployment(
-    pipeline: PipelineSettings, csv_path: str, out: str | None, only_failed: str | None
-) -> tuple[str, str | None, str | None]:
-    """In a deployment's run (started from the UI, an API call or a schedule), the files named by the
-    parameters must lie inside the input root (``COMPLIANCE_INPUT_ROOT``, default the worker's working
-    folder), and store URLs under the storage roots (``COMPLIANCE_STORAGE_ROOTS``): whoever can start a run
-    must not read or overwrite the worker's other files or objects. An http(s) CSV is fetched under the
-    network guard's rules. Runs of the command line, started by the user at their own prompt, are not
-    confined."""
-    from prefect.runtime import deployment
-
-    if deployment.id is None:
-        return csv_path, out, only_failed
-    root = Path(pipeline.input_root) if pipeline.input_root else Path.cwd()
-    roots = pipeline.storage_root_list()
-
-    def confined(location: str, what: str) -> str:
-        try:
-            storage.check_location(location, writable=what == "out")
-        except storage.StorageError as error:
-            raise CSVSourceError(f"{what}: {error}") from None
-        if is_url(location) and what != "out":
-            return location  # http(s): the network guard decides
-        if storage.is_remote(location):
-            return confine_storage(location, roots, what=what)
-        return str(confine_input(str(storage.local_path(location)), root, what=what))
-
-    return (
-        confined(csv_path, "CSV"),
-        confined(out, "out") if out is not None else None,
-        confined(only_failed, "only_failed") if only_failed is not None else None,
-    )
 
 
 class _OfThisRun(logging.Filter):

@@ -28,6 +28,7 @@ from prefect.transactions import transaction
 from configs.settings import PipelineSettings, TelnyxSettings
 from tasks._client import use_settings
 from tasks._names import customer_of
+from tasks._scope import confine_request, run_scope
 from tasks.address import create_address
 from tasks.documents import upload_documents
 from tasks.events import emit, result_events
@@ -36,6 +37,7 @@ from tasks.plan import plan_onboarding
 from tasks.report import publish_outcome
 from tasks.requirement_group import create_requirement_group, submit_requirement_group, wait_for_approval
 from tasks.requirements import look_up_requirements
+from telnyx_compliance.onboarding.confine import ConfinementError
 from telnyx_compliance.onboarding.plan import PlanError
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult
@@ -66,6 +68,10 @@ def _flow_run_name() -> str:
 @flow(name="onboard_customer", flow_run_name=_flow_run_name, persist_result=False)
 async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult]:
     """Onboard one customer in one market: plan, address, documents, requirement group, approval, orders."""
+    try:  # a deployment's run reads documents from its data root only (docs/safety.md)
+        request = confine_request(request, run_scope())
+    except ConfinementError as error:
+        return await _refused(request, error)
     requirements, number_problems = await look_up_requirements(request)
     try:
         plan = plan_onboarding(request, requirements, number_problems)
@@ -87,6 +93,13 @@ async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult
         emit(event)
     await publish_outcome(result)
     return _final_state(result)
+
+
+async def _refused(request: OnboardingRequest, error: ConfinementError) -> State[OnboardingResult]:
+    result = OnboardingResult.failed(request.key, str(error))
+    await publish_outcome(result)
+    get_run_logger().error("%s", error)
+    return Failed(message=str(error), data=result)
 
 
 def _final_state(result: OnboardingResult) -> State[OnboardingResult]:

@@ -7,6 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks._client import pipeline_settings
 from tasks._names import run_name
+from tasks._scope import documents_root, run_scope
 from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanProblem
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.requirements import RequirementSpec
@@ -22,11 +23,13 @@ from telnyx_compliance.onboarding.runner import plan_request
 def plan_onboarding(
     request: OnboardingRequest, requirements: list[RequirementSpec], number_problems: list[PlanProblem]
 ) -> OnboardingPlan:
-    """The plan; raises ``PlanError`` naming every missing or invalid value (deterministic: no retries)."""
+    """The plan; raises ``PlanError`` naming every missing or invalid value (deterministic: no retries).
+    Documents must lie in the run's documents root (a deployment's: its data root)."""
     return plan_request(
         request,
         requirements,
         number_problems,
         mapping=pipeline_settings().mapping(),
         settings=pipeline_settings(),
+        documents_root=documents_root(run_scope()),
     )

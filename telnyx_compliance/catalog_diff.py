@@ -21,6 +21,7 @@ from telnyx_compliance.models.requirements import DocReqsRequirement, DocReqsReq
 __all__ = [
     "CatalogDiff",
     "CatalogSnapshot",
+    "CatalogStateError",
     "FieldChange",
     "MarketChanges",
     "MarketRequirements",
@@ -326,6 +327,14 @@ def catalog_diff_markdown(diff: CatalogDiff, after: CatalogSnapshot) -> str:
 # -- persistence -----------------------------------------------------------------------------------------
 
 
+#: A snapshot larger than this is not one of ours (the whole catalog is a few hundred KB).
+_MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+
+
+class CatalogStateError(ValueError):
+    """The state folder holds something that is not a catalog snapshot of ours (its content is not shown)."""
+
+
 class SnapshotStore:
     """Snapshots as JSON files in one folder or store prefix: ``latest.json`` plus one file per snapshot.
 
@@ -354,11 +363,22 @@ class SnapshotStore:
         )
 
     def latest(self) -> CatalogSnapshot | None:
+        """The snapshot saved last; None before the first. Raises :class:`CatalogStateError` (without
+        quoting the file) when ``latest.json`` is not a snapshot this pipeline wrote."""
+        location = self._join(self.LATEST)
         try:
-            data = storage.read_bytes(self._join(self.LATEST), options=self.options)
+            data = storage.read_bytes(location, options=self.options, max_bytes=_MAX_SNAPSHOT_BYTES)
         except FileNotFoundError:
             return None
-        return CatalogSnapshot.model_validate_json(data)
+        except storage.StorageError as error:
+            raise CatalogStateError(str(error)) from None
+        try:
+            return CatalogSnapshot.model_validate_json(data)
+        except ValueError:  # pydantic's ValidationError quotes the input: never shown
+            raise CatalogStateError(
+                f"{storage.redact(location)} is not a catalog snapshot written by this pipeline (its content "
+                "is not shown): name another state folder, or move that file away"
+            ) from None
 
     def save(self, snapshot: CatalogSnapshot) -> str:
         """Keep ``snapshot`` as the latest and in the history; returns the history file's location."""

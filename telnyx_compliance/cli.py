@@ -262,16 +262,23 @@ def _run_bulk_command(
     import asyncio
 
     from telnyx_compliance._prefect_server import PrefectServerProcess
+    from telnyx_compliance.onboarding.confine import ConfinementError, RunScope
     from telnyx_compliance.onboarding.csv_io import CSVFormatError, count_rows
-    from telnyx_compliance.onboarding.csv_source import CSVSourceError, locate_bulk, redact_source
+    from telnyx_compliance.onboarding.csv_source import (
+        CSVSourceError,
+        confine_bulk,
+        locate_bulk,
+        redact_source,
+    )
     from telnyx_compliance.settings import PipelineSettings
-    from telnyx_compliance.storage import is_url
     from telnyx_compliance.terminal import Terminal
 
     pipeline = pipeline or PipelineSettings()
     named = redact_source(csv_path)
-    if out is not None and not is_url(out) and Path(out).is_dir():
-        raise _fail(f"--out {out} is a directory: name the results CSV file")
+    try:  # a deployment's rules but the roots: results CSVs only, never over another file
+        csv_path, out, only_failed = confine_bulk(RunScope.for_command_line(), csv_path, out, only_failed)
+    except ConfinementError as exc:
+        raise _fail(str(exc)) from None
     server = PrefectServerProcess.unless_configured()
     if server is not None:
         server.start()

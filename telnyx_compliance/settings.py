@@ -124,8 +124,10 @@ class PipelineSettings(BaseSettings):
     max_document_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     input_root: str | None = Field(
         default=None,
-        description="Runs of a deployment read CSVs and write results only inside this folder (default: the "
-        "worker's working folder). The command line, run by the user, is not confined.",
+        description="The data folder of a deployment's runs: they read CSVs and documents and write results "
+        "and state only inside it (default: data/ in the project folder, which `make install` creates; a "
+        "relative path is taken relative to the project folder). The command line, run by the user, is not "
+        "confined.",
     )
     reference_prefix: str = Field(default="tc", description="Prefix of every customer_reference we create.")
     mapping_path: str | None = Field(

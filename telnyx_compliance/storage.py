@@ -58,6 +58,7 @@ __all__ = [
     "parent",
     "put_bytes",
     "read_bytes",
+    "read_head",
     "redact",
     "remove",
     "stage",
@@ -278,6 +279,22 @@ def read_bytes(
     if len(data) > max_bytes:
         raise StorageError(f"{redact(location)} is larger than {max_bytes:,} bytes")
     return bytes(data)
+
+
+def read_head(location: str, size: int, *, options: StorageOptions | None = None) -> bytes:
+    """The first ``size`` bytes of a file or object (fewer when it is shorter): enough to recognise it."""
+    if not is_remote(location):
+        with local_path(location).open("rb") as handle:
+            return handle.read(size)
+    fs, path_in_fs = filesystem(location, options)
+    try:
+        fs.invalidate_cache(path_in_fs)
+        with fs.open(path_in_fs, "rb") as handle:
+            return bytes(handle.read(size))
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise StorageError(f"{redact(location)}: {_reason(error)}") from None
 
 
 def put_bytes(location: str, data: bytes, options: StorageOptions | None = None) -> None:

@@ -762,13 +762,11 @@ class BulkRun:
         return self.task
 
     @classmethod
-    def claim(
-        cls, csv: Path | str, out: Path | str | None = None, documents_base: str | None = None
-    ) -> BulkRun | None:
+    def claim(cls, csv: Path | str, out: Path | str | None = None) -> BulkRun | None:
         """The run started in this process for ``csv`` (and ``out``), once; None if there is none. ``csv``
         and ``out`` as the user named them (paths or URLs)."""
         csv_text = str(csv)
-        results = results_location_for(csv_text, str(out) if out else None, documents_base)
+        results = results_location_for(csv_text, str(out) if out else None)
         return _started.pop(_run_key(csv_text, results), None)
 
     async def wait(self) -> BulkSummary:

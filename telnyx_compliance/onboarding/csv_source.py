@@ -9,8 +9,8 @@
   ``s3://bucket/batch/docs/a.pdf``, and nothing outside the prefix), each copied once when its row is read;
   results default to ``s3://bucket/batch/in.results.csv``, written through a
   :class:`~telnyx_compliance.onboarding.results_csv.ResultsMirror`;
-* a CSV behind an ``http(s)://`` URL (a pre-signed link) is fetched once into ``.incoming`` under the
-  documents base directory, where its documents and results are too.
+* a CSV behind an ``http(s)://`` URL (a pre-signed link) is fetched once into the private staging folder;
+  its documents and results are in ``local_root`` (a deployment's data root, else the working folder).
 
 Fetching follows :mod:`telnyx_compliance._netguard`: public hosts only (unless
 ``COMPLIANCE_ALLOW_PRIVATE_URLS=1``), every redirect re-checked, one deadline for the whole download, no
@@ -28,7 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telnyx_compliance import storage
-from telnyx_compliance._netguard import FetchError, allow_private_from_env, download
+from telnyx_compliance._netguard import FetchError, allow_private_from_env
+from telnyx_compliance.onboarding.confine import RunScope, confine_parameter
 from telnyx_compliance.onboarding.results_csv import ResultsMirror
 
 #: Largest CSV fetched from a URL; a bigger file is better copied next to its documents.
@@ -41,8 +42,7 @@ __all__ = [
     "CSVSourceError",
     "DocumentURLs",
     "RemoteDocuments",
-    "confine_input",
-    "confine_storage",
+    "confine_bulk",
     "is_url",
     "locate_bulk",
     "materialise_csv",
@@ -66,63 +66,33 @@ def redact_source(source: str) -> str:
     return storage.redact(source)
 
 
-def confine_storage(location: str, roots: tuple[str, ...], *, what: str = "CSV") -> str:
-    """``location`` (a URL on an object store) when it lies under one of ``roots``, else refused: the store
-    prefixes a deployment's runs may read and write (``COMPLIANCE_STORAGE_ROOTS``)."""
-    try:
-        storage.check_location(location)
-    except storage.StorageError as error:
-        raise CSVSourceError(f"{what}: {error}") from None
-    if not any(storage.under(location, root) for root in roots):
-        allowed = ", ".join(storage.redact(root) for root in roots) or "none configured"
-        raise CSVSourceError(
-            f"{what} {storage.redact(location)}: outside the storage roots a deployment may use "
-            f"({allowed}; COMPLIANCE_STORAGE_ROOTS sets them)"
-        )
-    return location
-
-
-def confine_input(source: str, root: Path, *, what: str = "CSV") -> Path:
-    """The resolved path of ``source``, refused unless it lies inside ``root`` (the input root a deployment
-    reads from and writes to: a run started from the UI names files, not the worker's disk)."""
-    from telnyx_compliance.onboarding.confine import ConfinementError, confine
-
-    try:
-        return confine(root, source)
-    except ConfinementError as error:
-        reason = str(error).replace("documents folder", "input folder")
-        raise CSVSourceError(f"{what} {source!r}: {reason} (COMPLIANCE_INPUT_ROOT sets it)") from None
-
-
 def materialise_csv(
     source: str,
-    base_dir: Path,
+    staging_root: Path | None = None,
     *,
     time_limit: float = FETCH_TIME_LIMIT,
     allow_private: bool | None = None,
 ) -> Path:
-    """The local path of ``source``: itself when it is a path, else the URL's body saved under ``base_dir``.
-
-    A fetched CSV is stored as ``base_dir/.incoming/<hash of the URL>-<file name>``: the same URL maps to the
-    same file, so a rerun's results CSV (written next to it) is found again and finished rows are skipped.
-    ``allow_private`` (default: ``COMPLIANCE_ALLOW_PRIVATE_URLS``) allows loopback and private hosts.
-    """
+    """The local path of ``source``: itself when it is a path, else the URL's body copied into the private
+    staging folder (``COMPLIANCE_STAGING_DIR``; one folder per URL, so a rerun finds the same copy).
+    ``allow_private`` (default: ``COMPLIANCE_ALLOW_PRIVATE_URLS``) allows loopback and private hosts."""
     if not is_url(source):
         path = Path(source)
         if not path.is_file():
             raise CSVSourceError(f"{source}: no such CSV file")
         return path
-    target = _incoming_path(source, base_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = storage.staging_dir(source, staging_root) / _fetched_name(source)
     try:
-        return download(
+        return storage.stage(
             source,
             target,
             max_bytes=MAX_CSV_BYTES,
             time_limit=time_limit,
             allow_private=allow_private_from_env() if allow_private is None else allow_private,
         )
-    except FetchError as error:
+    except FileNotFoundError:
+        raise CSVSourceError(f"{storage.redact(source)}: not found") from None
+    except (FetchError, storage.StorageError) as error:
         raise CSVSourceError(f"{error}") from None
 
 
@@ -178,14 +148,17 @@ def normal_location(location: str) -> str:
     return location if storage.is_remote(location) else str(storage.local_path(location).resolve())
 
 
-def results_location_for(csv: str, out: str | None, documents_base: str | None = None) -> str:
-    """Where the results of ``csv`` go: ``out``, else ``<csv stem>.results.csv`` beside the CSV (beside its
-    local copy, for an http(s) CSV). Pure: nothing is read."""
+def results_location_for(csv: str, out: str | None, local_root: Path | str | None = None) -> str:
+    """Where the results of ``csv`` go: ``out``, else ``<csv stem>.results.csv`` beside the CSV; for an
+    http(s) CSV (read-only, fetched) ``<local_root>/<name>-<hash of the URL>.results.csv`` (default: the
+    working folder). Pure: nothing is read."""
     if out:
         return normal_location(out)
     if is_url(csv):
-        local = _incoming_path(csv, Path(documents_base or "."))
-        return str((local.parent / f"{local.stem}.results.csv").resolve())
+        name = _fetched_name(csv)
+        stem = name[: -len(".csv")] if name.lower().endswith(".csv") else name
+        digest = hashlib.sha256(csv.encode()).hexdigest()[:12]
+        return str((Path(local_root or ".") / f"{stem}-{digest}.results.csv").resolve())
     if storage.is_remote(csv):
         name = PurePosixPath(urlsplit(csv).path).name
         stem = name[: -len(".csv")] if name.lower().endswith(".csv") else name
@@ -194,10 +167,28 @@ def results_location_for(csv: str, out: str | None, documents_base: str | None =
     return str(path.with_name(f"{path.stem}.results.csv").resolve())
 
 
-def _incoming_path(source: str, base_dir: Path) -> Path:
-    name = PurePosixPath(urlsplit(source).path).name.lstrip(".") or "onboarding.csv"
-    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
-    return base_dir / ".incoming" / f"{digest}-{name}"
+def _fetched_name(source: str) -> str:
+    """A plain file name for a copy of ``source`` (never hidden)."""
+    return PurePosixPath(urlsplit(source).path).name.lstrip(".") or "onboarding.csv"
+
+
+def confine_bulk(
+    scope: RunScope, csv: str, out: str | None, only_failed: str | None
+) -> tuple[str, str, str | None]:
+    """A bulk run's CSV, results CSV (its default too: beside the CSV) and earlier results, each checked by
+    :func:`~telnyx_compliance.onboarding.confine.confine_parameter` for what the run does with it: a
+    deployment's run reads and writes only in its data root and storage roots; every run writes only a
+    results CSV, and never over a file that is not one. Raises ``ConfinementError``."""
+    csv = confine_parameter(csv, "csv", scope, name="CSV")
+    if out is None:
+        out_name = "results CSV (default: beside the CSV)"
+        out = results_location_for(csv, None, scope.data_root)
+    else:
+        out_name = "out"
+    out = confine_parameter(out, "results", scope, name=out_name)
+    if only_failed is not None:
+        only_failed = confine_parameter(only_failed, "earlier_results", scope, name="only_failed")
+    return csv, out, only_failed
 
 
 def locate_bulk(
@@ -210,15 +201,20 @@ def locate_bulk(
     options: Mapping[str, Any] | None = None,
     max_document_bytes: int = storage.DEFAULT_MAX_BYTES,
     allow_private: bool | None = None,
+    local_root: Path | None = None,
 ) -> BulkLocations:
     """Resolve (and copy to local files what lives on a store) the locations of one bulk run. Blocking: call
-    it in a thread from async code. Raises :class:`CSVSourceError` with the reason, naming URLs redacted."""
+    it in a thread from async code. Raises :class:`CSVSourceError` with the reason, naming URLs redacted.
+
+    ``local_root``: for a CSV fetched over http(s), the folder its documents are read from (unless
+    ``documents_base``) and its results written to (unless ``out``); default the working folder. A
+    deployment's run passes its data root."""
     try:
         for location, writable in ((csv, False), (out, True), (only_failed, False), (documents_base, False)):
             if location is not None:
                 storage.check_location(location, writable=writable)
-        csv_path = _local_csv(csv, documents_base, staging_root, options, allow_private)
-        base = documents_base or (str(Path.cwd()) if is_url(csv) else storage.parent(csv))
+        csv_path = _local_csv(csv, staging_root, options, allow_private)
+        base = documents_base or (str(local_root or Path.cwd()) if is_url(csv) else storage.parent(csv))
         if storage.on_store(base):
             remote = RemoteDocuments(
                 base, storage.staging_dir(base, staging_root) / "documents", options, max_document_bytes
@@ -233,7 +229,7 @@ def locate_bulk(
             )
         else:
             fetch, documents_root = None, storage.local_path(base)
-        results_location = results_location_for(csv, out, documents_base)
+        results_location = results_location_for(csv, out, local_root)
         mirror: ResultsMirror | None = None
         if storage.is_remote(results_location):
             mirror = ResultsMirror(results_location, options)
@@ -260,14 +256,12 @@ def locate_bulk(
 
 def _local_csv(
     csv: str,
-    documents_base: str | None,
     staging_root: Path | None,
     options: Mapping[str, Any] | None,
     allow_private: bool | None,
 ) -> Path:
     if is_url(csv):
-        base = documents_base if documents_base and not storage.is_remote(documents_base) else "."
-        return materialise_csv(csv, Path(base), allow_private=allow_private)
+        return materialise_csv(csv, staging_root, allow_private=allow_private)
     if storage.is_remote(csv):
         name = PurePosixPath(urlsplit(csv).path).name.lstrip(".") or "onboarding.csv"
         target = storage.staging_dir(storage.parent(csv), staging_root) / name

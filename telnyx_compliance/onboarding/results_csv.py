@@ -38,6 +38,7 @@ import io
 import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -150,6 +151,24 @@ def latest_results(path: Path) -> dict[int, ResultRow]:
     return {result.row: result for result in read_results(path)}
 
 
+#: Bytes read from the start of a file to recognise its header.
+_HEAD_BYTES: Final = 64 * 1024
+
+
+def is_results_file(location: str, options: Mapping[str, Any] | None = None) -> bool:
+    """``location`` (a path or a store URL) starts with the results CSV's header, or is empty: a file this
+    pipeline wrote, which a run may append to or replace. Nothing else is ever overwritten."""
+    head = storage.read_head(location, _HEAD_BYTES, options=options)
+    if not head.strip():
+        return True
+    first = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head else ""
+    try:
+        header = next(csv.reader([first]), [])
+    except csv.Error:
+        return False
+    return tuple(header) == RESULT_COLUMNS
+
+
 def _line(cells: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(cells)
@@ -158,6 +177,7 @@ def _line(cells: list[str]) -> str:
 
 #: Shortest time between two parts uploaded by a :class:`ResultsMirror` (s).
 PART_EVERY: Final = 1.0
+_PART_NAME: Final = re.compile(r"\d{20}\.csv")
 
 
 class ResultsMirror:
@@ -188,7 +208,7 @@ class ResultsMirror:
     def fetch(self, local: Path) -> None:
         """Make ``local`` hold every line about the results at the location: the final object's, then each
         part's in order (later lines win when read); no file when there is nothing there."""
-        sources = [self.location, *storage.list_files(self.parts, self.options)]
+        sources = [self.location, *self._our_parts()]
         lines: list[str] = []
         found = False
         for source in sources:
@@ -197,6 +217,11 @@ class ResultsMirror:
             except FileNotFoundError:
                 continue
             found = True
+            if source == self.location and text.strip() and not text.startswith(_line(list(RESULT_COLUMNS))):
+                raise storage.StorageError(
+                    f"{storage.redact(source)} exists and is not a results CSV of this pipeline: "
+                    "a run never replaces another object"
+                )
             for cells in csv.reader(io.StringIO(text, newline="")):
                 if tuple(cells) != RESULT_COLUMNS and len(cells) == len(RESULT_COLUMNS):
                     lines.append(_line(cells))
@@ -209,6 +234,15 @@ class ResultsMirror:
         with local.open("w", encoding="utf-8", newline="") as handle:
             handle.write(_line(list(RESULT_COLUMNS)))
             handle.writelines(lines)
+
+    def _our_parts(self) -> list[str]:
+        """The parts this pipeline wrote (``<20 digits>.csv`` under ``<location>.parts``); anything else
+        there is neither read nor removed."""
+        return [
+            part
+            for part in storage.list_files(self.parts, self.options)
+            if _PART_NAME.fullmatch(part.rsplit("/", 1)[-1])
+        ]
 
     def begin(self, local: Path) -> None:
         """Lines of ``local`` from here on are new: they go to the store in the next parts."""
@@ -253,11 +287,10 @@ class ResultsMirror:
         lines are first written as the last part, so a crash in between still reads them last."""
         self.wait()
         data = local.read_bytes()
-        parts = storage.list_files(self.parts, self.options)
-        if parts:
+        if self._our_parts():
             storage.put_bytes(self._next_part(), data, self.options)
         storage.put_bytes(self.location, data, self.options)
-        for part in storage.list_files(self.parts, self.options):
+        for part in self._our_parts():
             storage.remove(part, self.options)
         self._executor.shutdown()
 
@@ -303,7 +336,9 @@ class ResultsWriter:
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         if not fresh and not self._has_our_header():
             raise ValueError(f"{self.path} exists and is not a results CSV: refusing to append to it")
-        self._handle = self.path.open("a", encoding="utf-8", newline="")
+        # Never through a symbolic link planted where the results go (O_NOFOLLOW), never world-writable.
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        self._handle = open(descriptor, "a", encoding="utf-8", newline="")
         if not fresh and not self._ends_with_newline():
             self._handle.write("\r\n")  # a line cut short by a crash must not swallow the next one
         self._writer = csv.writer(self._handle)
@@ -369,13 +404,19 @@ class ResultsWriter:
                     continue
                 if row in self._rows_written:
                     latest[row] = _line(cells)
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with temporary.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(_line(list(RESULT_COLUMNS)))
-            handle.writelines(latest[row] for row in sorted(latest))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        # A fresh temporary file (O_EXCL, never a planted link) renamed over the results in one step.
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with open(descriptor, "w", encoding="utf-8", newline="") as handle:
+                handle.write(_line(list(RESULT_COLUMNS)))
+                handle.writelines(latest[row] for row in sorted(latest))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         # After a crash keep the append log as it is: the next run reads it and skips what finished.
@@ -391,6 +432,7 @@ __all__ = [
     "ResultsWriter",
     "RowStatus",
     "escape_cell",
+    "is_results_file",
     "latest_results",
     "read_results",
 ]

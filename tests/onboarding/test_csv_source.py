@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from telnyx_compliance import storage
 from telnyx_compliance.onboarding.csv_source import CSVSourceError, is_url, materialise_csv
 
 CSV_TEXT = "customer_reference,country_code\nacme,DE\n"
@@ -32,14 +33,14 @@ def served(tmp_path: Path) -> Iterator[str]:
         server.server_close()
 
 
-def test_a_url_is_fetched_into_the_base_dir_and_maps_to_the_same_file_on_rerun(
+def test_a_url_is_fetched_into_the_staging_folder_and_maps_to_the_same_file_on_rerun(
     served: str, tmp_path: Path
 ) -> None:
     base = tmp_path / "work"
     first = materialise_csv(f"{served}/customers.csv?sig=abc", base, allow_private=True)
     assert first.read_text(encoding="utf-8") == CSV_TEXT
-    assert first.parent == base / ".incoming"
-    assert first.name.endswith("-customers.csv")
+    assert first.parent == storage.staging_dir(f"{served}/customers.csv?sig=abc", base)
+    assert first.name == "customers.csv"
     again = materialise_csv(f"{served}/customers.csv?sig=abc", base, allow_private=True)
     assert again == first  # a rerun finds its results CSV next to the same file
     assert not list(first.parent.glob("*.part"))

@@ -206,13 +206,13 @@ def test_credentials_and_signatures_never_appear_in_messages(
 def test_a_fetched_csv_is_named_after_the_url_path_without_credentials_or_a_leading_dot(
     fake_dns: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import telnyx_compliance.onboarding.csv_source as csv_source
+    import telnyx_compliance.storage as storage_module
 
     transport = _transport({"https://files.example/.in.csv": httpx.Response(200, content=CSV_TEXT)})
-    real = csv_source.download
-    monkeypatch.setattr(csv_source, "download", lambda *a, **k: real(*a, **k, transport=transport))
+    real = storage_module.download
+    monkeypatch.setattr(storage_module, "download", lambda *a, **k: real(*a, **k, transport=transport))
     path = materialise_csv("https://bob:pw@files.example/.in.csv?sig=1", tmp_path)
-    assert path.name.endswith("-in.csv") and "bob" not in str(path) and "pw" not in path.name
+    assert path.name == "in.csv" and "bob" not in str(path) and "pw" not in str(path)
     assert path.read_bytes() == CSV_TEXT
 
 

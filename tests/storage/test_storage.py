@@ -8,7 +8,8 @@ import pytest
 
 from telnyx_compliance import storage
 from telnyx_compliance.catalog_diff import CatalogSnapshot, SnapshotStore
-from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_storage, results_location_for
+from telnyx_compliance.onboarding.confine import ConfinementError, RunScope, confine_parameter
+from telnyx_compliance.onboarding.csv_source import CSVSourceError, results_location_for
 from telnyx_compliance.onboarding.results_csv import ResultRow, ResultsMirror, ResultsWriter, latest_results
 
 from .conftest import s3
@@ -91,17 +92,27 @@ def test_default_results_sit_beside_the_csv_on_its_store() -> None:
     assert results_location_for("s3://b/x/customers.csv", "s3://b/r.csv") == "s3://b/r.csv"
 
 
-def test_deployment_runs_use_only_the_storage_roots() -> None:
-    assert (
-        confine_storage("s3://onboarding/2026/in.csv", ("s3://onboarding",)) == "s3://onboarding/2026/in.csv"
+def test_deployment_runs_use_only_the_storage_roots(tmp_path: Path) -> None:
+    scope = RunScope.for_deployment(tmp_path, storage_roots=("s3://onboarding",))
+    assert confine_parameter("s3://onboarding/2026/in.csv", "csv", scope, name="CSV") == (
+        "s3://onboarding/2026/in.csv"
     )
     for location in ("s3://onboarding-other/in.csv", "s3://secrets/in.csv"):
-        with pytest.raises(CSVSourceError, match="outside the storage roots"):
-            confine_storage(location, ("s3://onboarding",))
-    with pytest.raises(CSVSourceError, match=r"'\.\.' is refused"):
-        confine_storage("s3://onboarding/../secrets/in.csv", ("s3://onboarding",))
-    with pytest.raises(CSVSourceError, match="none configured"):
-        confine_storage("s3://onboarding/in.csv", ())
+        with pytest.raises(ConfinementError, match="outside the storage roots"):
+            confine_parameter(location, "csv", scope, name="CSV")
+    with pytest.raises(ConfinementError, match=r"'\.\.' is refused"):
+        confine_parameter("s3://onboarding/../secrets/in.csv", "csv", scope, name="CSV")
+    with pytest.raises(ConfinementError, match="none configured"):
+        confine_parameter("s3://onboarding/in.csv", "csv", RunScope.for_deployment(tmp_path), name="CSV")
+
+
+def test_a_results_url_on_s3_never_replaces_an_object_that_is_not_ours(bucket: str) -> None:
+    """Recognised by its header on a real S3 endpoint, as on disk."""
+    scope = RunScope.for_deployment(Path("."), storage_roots=(f"s3://{bucket}",))
+    storage.put_bytes(f"s3://{bucket}/batch/in.csv", b"customer_reference,country_code\nc1,DE\n")
+    with pytest.raises(ConfinementError, match="exists and is not a results CSV"):
+        confine_parameter(f"s3://{bucket}/batch/in.csv", "results", scope, name="out")
+    assert confine_parameter(f"s3://{bucket}/batch/new.csv", "results", scope, name="out").endswith("new.csv")
 
 
 def test_results_links_never_carry_a_signature(monkeypatch: pytest.MonkeyPatch) -> None:
