@@ -75,4 +75,4 @@ class SandboxProcess:
         return dict(response.json())
 
     def reset(self) -> None:
-        httpx.post(f"{self.root_url}/_sandbox/reset", timeout=10).raise_for_status()
+        httpx.post(f"{self.root_url}/_sandbox/reset", json={}, timeout=10).raise_for_status()

@@ -6,7 +6,8 @@ download, 201 from ``POST /bundle_pricing/user_bundles/bulk``).
 
 Hostile input gets a 4xx in Telnyx's error format, never a 5xx: bodies are size-capped and strictly parsed
 (see ``hardening.py``), documents are fetched from URLs through ``_netguard`` only, and the admin routes take
-the same API keys as ``/v2`` once keys are configured.
+the same API keys as ``/v2`` once keys are configured. On loopback a foreign ``Host`` is a 421 (DNS
+rebinding), admin writes need JSON or a key (cross-site POSTs), and links are built on the sandbox's own URL.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.routing import compile_path
 from .config import SandboxConfig
 from .errors import SandboxError, error
 from .faults import FaultController, FaultInjector, RequestStats
-from .hardening import BodyLimit, SafeJSONResponse, is_loopback_host
+from .hardening import BodyLimit, HostAllowList, SafeJSONResponse, allowed_hosts, is_loopback_host
 from .persistence import attach_persistence
 from .routes import SandboxState, api_paths, api_router, sandbox_open_router, sandbox_router
 from .routes.common import validation_items
@@ -35,11 +36,16 @@ __all__ = ["SandboxState", "create_app"]
 logger = logging.getLogger(__name__)
 
 
-def create_app(config: SandboxConfig | None = None, *, host: str | None = None) -> FastAPI:
+def create_app(
+    config: SandboxConfig | None = None, *, host: str | None = None, root_url: str | None = None
+) -> FastAPI:
     """A sandbox app with its own store; the same config object is changed by ``PATCH /_sandbox/config``.
 
     ``host`` is the interface it will listen on: with ``allow_private_urls`` unset, documents may be fetched
-    from private URLs only when that is loopback (unknown, as for an app used in-process: refused).
+    from private URLs only when that is loopback (unknown, as for an app used in-process: refused); requests
+    must name an allowed host (``hardening.allowed_hosts``). ``root_url`` is the URL it serves on
+    (``http://127.0.0.1:4010``): download links start with ``config.public_base_url``, else with it, else with
+    ``http://localhost``.
     """
     config = config or SandboxConfig()
     store = Store(config)
@@ -53,7 +59,9 @@ def create_app(config: SandboxConfig | None = None, *, host: str | None = None) 
         stats=RequestStats(),
         faults=FaultController(config),
         allow_private_urls=allow_private,
+        public_base_url=(config.public_base_url or root_url or "http://localhost").rstrip("/"),
     )
+    hosts = allowed_hosts(config, host, root_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -88,6 +96,8 @@ def create_app(config: SandboxConfig | None = None, *, host: str | None = None) 
         stats=state.stats,
         templates=[(compile_path(path)[0], path) for path in templates],
     )
+    if hosts is not None:  # added last, so outermost: a foreign Host reaches nothing, not even the stats
+        app.add_middleware(HostAllowList, allowed=hosts)
     return app
 
 

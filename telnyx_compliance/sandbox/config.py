@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The pipeline's default document limit (``COMPLIANCE_MAX_DOCUMENT_BYTES``), so what it sends is accepted.
 DEFAULT_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+#: One label of a host name (letters, digits, hyphens, underscores as some internal names use).
+_HOST_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
 
 #: Knobs ``PATCH /_sandbox/config`` (and ``SandboxServer.configure``) may change while the sandbox runs.
 RUNTIME_KNOBS = frozenset(
@@ -98,6 +104,20 @@ class SandboxConfig(BaseSettings):
     url_fetch_timeout: float = Field(
         default=30.0, gt=0, description="Deadline of a whole document download from a URL (s)."
     )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Host names (comma separated, no scheme or port) a request's Host header may name besides "
+            "127.0.0.1, localhost and [::1]; checked on loopback always, and beyond loopback when set."
+        ),
+    )
+    public_base_url: str | None = Field(
+        default=None,
+        description=(
+            "The URL clients reach the sandbox on, without /v2 (e.g. https://sandbox.example.com): download "
+            "links are built on it, and its host is allowed; default: the address it listens on."
+        ),
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -109,6 +129,37 @@ class SandboxConfig(BaseSettings):
             stripped = (key.strip() if isinstance(key, str) else key for key in value)
             return [key for key in stripped if key != ""]
         return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            stripped = (host.strip() if isinstance(host, str) else host for host in value)
+            return [normal_host(host) if isinstance(host, str) else host for host in stripped if host != ""]
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_public_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        try:
+            _ = parts.port  # a ValueError when it is not a number
+            normal_host(parts.hostname or "")  # it joins the Host allow-list
+            readable = True
+        except ValueError:
+            readable = False
+        if parts.scheme not in ("http", "https") or not readable or parts.username or parts.password:
+            raise ValueError("public_base_url must be an http(s) URL with a host, e.g. http://127.0.0.1:4010")
+        if parts.query or parts.fragment:
+            raise ValueError("public_base_url takes no query string or fragment")
+        if parts.path.endswith("/v2"):
+            raise ValueError("public_base_url is the sandbox's root URL, without the /v2 of TELNYX_BASE_URL")
+        return url
 
     @property
     def body_limit(self) -> int:
@@ -125,3 +176,22 @@ class SandboxConfig(BaseSettings):
     def knobs(self) -> dict[str, Any]:
         """The run-time adjustable knobs and their current values."""
         return {name: getattr(self, name) for name in sorted(RUNTIME_KNOBS)}
+
+
+def normal_host(host: str) -> str:
+    """``host`` as the Host allow-list compares it: lower case, IPv6 without brackets; ``ValueError`` when it
+    is not a bare host name or address (a scheme, port, path or space)."""
+    name = host.strip().lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    labels = name.split(".")
+    if not name or len(name) > 253 or not all(label and _HOST_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(
+            f"allowed_hosts takes host names or addresses like sandbox.example.com, without scheme or port; "
+            f"got {host.strip()[:80]!r}"
+        )
+    return name

@@ -3,6 +3,9 @@
 * :func:`check_exposure`: a sandbox listening beyond loopback must have API keys (its ``/_sandbox`` routes
   can reset, reconfigure and read everything);
 * :func:`key_accepted`: a Bearer key against the configured ones, in constant time;
+* :class:`HostAllowList` and :func:`allowed_hosts`: on loopback, a ``Host`` header naming anything but this
+  machine (or a configured name) gets a 421, so a web page whose name rebinds to 127.0.0.1 cannot drive the
+  sandbox from a browser;
 * :class:`BodyLimit`: an ASGI wrapper answering 413 (Telnyx error format) to a body over the limit, from its
   ``Content-Length`` or, for a chunked body, as soon as the bytes read pass the limit; the app only ever sees
   a body within the limit;
@@ -14,22 +17,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
 import math
+import re
 import socket
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .config import SandboxConfig
+from .config import SandboxConfig, normal_host
 from .errors import SandboxError, error, error_body
 
 #: JSON nested deeper than this is refused (the spec's bodies are at most four levels deep).
 MAX_JSON_DEPTH = 32
+
+#: The names a client on this machine reaches a loopback sandbox by; a rebinding page's name is none of them.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+#: A Host header: a name or address, or a bracketed IPv6 address, then an optional port.
+_HOST_HEADER = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::\d{1,5})?")
 
 
 class ExposureError(ValueError):
@@ -80,6 +92,77 @@ def key_accepted(key: str, keys: Iterable[str]) -> bool:
     for accepted in keys:
         found |= hmac.compare_digest(given, accepted.encode("utf-8", "surrogatepass"))
     return found
+
+
+# -- the Host header ---------------------------------------------------------------------------------------
+
+
+def allowed_hosts(
+    config: SandboxConfig, host: str | None = None, root_url: str | None = None
+) -> frozenset[str] | None:
+    """The names a request's ``Host`` may carry, or None when any may.
+
+    ``LOOPBACK_NAMES``, ``config.allowed_hosts``, the hosts of ``config.public_base_url`` and ``root_url``,
+    and the interface ``host`` itself. None (no check) only beyond loopback with API keys and no
+    ``allowed_hosts``: the key guards it there (a page cannot make a browser send it). An unknown interface
+    (``host`` None: an app served by another server) is checked, as loopback is.
+    """
+    if not config.allowed_hosts and config.api_keys and host is not None and not is_loopback_host(host):
+        return None
+    names = set(LOOPBACK_NAMES) | set(config.allowed_hosts)
+    urls = (url for url in (config.public_base_url, root_url) if url)
+    for name in (*(urlsplit(url).hostname for url in urls), host):
+        with contextlib.suppress(ValueError):  # a name normal_host cannot read: nothing to add
+            known = normal_host(name or "")
+            if not _unspecified(known):  # 0.0.0.0 is no name a client should use
+                names.add(known)
+    return frozenset(names)
+
+
+def host_of(header: str) -> str | None:
+    """The host a ``Host`` header names (lower case, IPv6 without brackets, no port); None when malformed."""
+    match = _HOST_HEADER.fullmatch(header.strip())
+    if match is None:
+        return None
+    try:
+        return normal_host(match.group(1))
+    except ValueError:
+        return None
+
+
+def _unspecified(name: str) -> bool:
+    try:
+        return ipaddress.ip_address(name).is_unspecified
+    except ValueError:
+        return False
+
+
+class HostAllowList:
+    """ASGI wrapper: a request whose ``Host`` names none of ``allowed`` gets a 421 and never reaches the app.
+
+    A request without ``Host`` passes: browsers always send one, and the guard is against browsers (an
+    HTTP/1.0 client or a raw ASGI caller may leave it out).
+    """
+
+    def __init__(self, app: ASGIApp, *, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", []):
+                if name.lower() == b"host" and host_of(value.decode("latin-1")) not in self.allowed:
+                    await _reply(send, 421, _misdirected(value.decode("latin-1")))
+                    return
+        await self.app(scope, receive, send)
+
+
+def _misdirected(header: str) -> str:
+    shown = header if len(header) <= 100 else header[:100] + "..."
+    return (
+        f"This sandbox does not answer to the host {shown!r} (a guard against DNS rebinding): use 127.0.0.1, "
+        "localhost or [::1], or start it with that name in SANDBOX_ALLOWED_HOSTS or SANDBOX_PUBLIC_BASE_URL."
+    )
 
 
 # -- request bodies --------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Running the sandbox: ``serve`` for the CLI, ``SandboxServer`` (a background thread) for tests and demos.
 
 Both refuse to listen beyond loopback without API keys (``hardening.check_exposure``), and tell the app
-which interface it serves so that URL uploads from private hosts are allowed on loopback only by default.
+which interface and URL it serves: URL uploads from private hosts are allowed on loopback only by default, the
+``Host`` allow-list includes that interface, and download links start with that URL (unless
+``public_base_url`` says otherwise).
 """
 
 from __future__ import annotations
@@ -18,13 +20,19 @@ import uvicorn
 
 from .app import create_app
 from .config import SandboxConfig
-from .hardening import check_exposure
+from .hardening import check_exposure, is_loopback_host
+
+
+def _root_url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 address in brackets."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
 
 
 def _uvicorn_config(config: SandboxConfig, host: str, port: int, log_level: str) -> uvicorn.Config:
     # h11 explicitly: the drop faults close the connection through its transport (see faults.py).
     return uvicorn.Config(
-        create_app(config, host=host),
+        create_app(config, host=host, root_url=_root_url(host, port)),
         host=host,
         port=port,
         log_level=log_level,
@@ -45,13 +53,18 @@ def serve(
     """
     check_exposure(config, host)
     server = uvicorn.Server(_uvicorn_config(config, host, port, log_level))
-    shown = f"[{host}]" if ":" in host else host
     keys = "its API keys only" if config.api_keys else "any API key"
     print(
-        f"Telnyx compliance sandbox on http://{shown}:{port}/v2 (seed {config.seed}, {keys}); "
+        f"Telnyx compliance sandbox on {_root_url(host, port)}/v2 (seed {config.seed}, {keys}); "
         "Ctrl-C stops it.",
         flush=True,
     )
+    if config.public_base_url is None and not is_loopback_host(host):
+        print(
+            f"Download links point at {_root_url(host, port)}: set SANDBOX_PUBLIC_BASE_URL to the URL "
+            "clients reach this sandbox on.",
+            flush=True,
+        )
     # uvicorn handles SIGINT itself; the suppress covers a second Ctrl-C during shutdown.
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
@@ -67,7 +80,8 @@ def _free_port(host: str) -> int:
 class SandboxServer:
     """A sandbox on a free port in a background thread: ``with SandboxServer(config) as sandbox: ...``.
 
-    Its helpers (``stats``, ``configure``, ``reset``...) send ``api_key`` when keys are configured.
+    Its helpers (``stats``, ``configure``, ``reset``...) send ``api_key`` when keys are configured (any key
+    otherwise) and JSON bodies, as the admin routes that change state require.
     """
 
     def __init__(
@@ -88,7 +102,8 @@ class SandboxServer:
 
     @property
     def root_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Where it serves (and what its download links start with, unless ``public_base_url`` is set)."""
+        return _root_url(self.host, self.port)
 
     @property
     def base_url(self) -> str:
@@ -167,4 +182,5 @@ class SandboxServer:
         self._call("POST", "/clock/advance", json={"seconds": seconds})
 
     def reset(self) -> None:
-        self._call("POST", "/reset")
+        """Back to an empty store and zeroed stats (``POST /_sandbox/reset``)."""
+        self._call("POST", "/reset", json={})

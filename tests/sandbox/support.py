@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,23 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from telnyx_compliance.sandbox import SandboxConfig, create_app
 from telnyx_compliance.sandbox.catalog import EICAR
 
+with warnings.catch_warnings():  # Starlette's notice about httpx in its TestClient
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
 API_KEY = "sandbox-test-key"
+
+#: What in-process clients call the sandbox: a name it answers to (TestClient's own "testserver" is not one).
+LOCAL_URL = "http://localhost"
+
+
+def in_process(config: SandboxConfig, base_url: str = LOCAL_URL, **options: Any) -> TestClient:
+    """The sandbox app under Starlette's ``TestClient``, reached as a client on this machine reaches it."""
+    return TestClient(create_app(config), base_url=base_url, **options)
+
 
 PDF = b"%PDF-1.4\n% sandbox test document\n%%EOF\n"
 INFECTED = b"%PDF-1.4\n" + EICAR + b"\n%%EOF\n"

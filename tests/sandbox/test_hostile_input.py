@@ -1,5 +1,6 @@
-"""Safe by default: exposure needs keys, URL uploads go through the net guard, bodies are capped, and
-malformed input is a Telnyx-shaped 4xx, never a 5xx."""
+"""Safe by default: exposure needs keys, a browser on another site cannot drive a loopback sandbox (Host
+allow-list, admin writes take JSON or a key, links from the sandbox's own URL), URL uploads go through the net
+guard, bodies are capped, and malformed input is a Telnyx-shaped 4xx, never a 5xx."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import re
 import socket
 import threading
 import time
@@ -31,7 +33,7 @@ from telnyx_compliance.sandbox.hardening import (
     is_loopback_host,
 )
 
-from .support import PDF
+from .support import LOCAL_URL, PDF, complete_group, in_process, upload
 
 with warnings.catch_warnings():  # Starlette's notice about httpx in its TestClient
     warnings.simplefilter("ignore")
@@ -109,7 +111,7 @@ def test_the_cli_serves_a_public_host_with_a_key_from_a_flag_or_the_environment(
 
 @pytest.fixture
 def keyed() -> Iterator[TestClient]:
-    with TestClient(create_app(SandboxConfig(seed=1, api_keys=[KEY, "second-key"]))) as client:
+    with in_process(SandboxConfig(seed=1, api_keys=[KEY, "second-key"])) as client:
         yield client
 
 
@@ -161,7 +163,7 @@ def test_with_keys_v2_takes_only_those_keys(keyed: TestClient) -> None:
 
 
 def test_without_keys_on_loopback_everything_works_as_before() -> None:
-    with TestClient(create_app(SandboxConfig())) as client:
+    with in_process(SandboxConfig()) as client:
         assert client.get("/_sandbox/stats").status_code == 200
         assert client.get("/v2/documents", headers={"Authorization": "Bearer anything"}).status_code == 200
         assert client.get("/v2/documents").status_code == 401
@@ -178,6 +180,233 @@ def test_the_server_helpers_send_the_key() -> None:
         with httpx.Client(base_url=sandbox.base_url, headers=sandbox.auth_headers) as api:
             api.post("/verified_numbers", json={"phone_number": "+15125550100", "verification_method": "sms"})
         assert len(sandbox.verification_code("+15125550100")) == 6
+
+
+# -- 1b. browsers on other sites: DNS rebinding, cross-site admin writes, links ---------------------------
+
+REBINDING_HOSTS = [
+    "evil.example",
+    "evil.example:4010",
+    "127.0.0.1.nip.io",  # a name that resolves to 127.0.0.1 is still a name the attacker owns
+    "localhost.evil.example",
+    "127.0.0.1:80@evil.example",
+    "[::1].evil.example",
+]
+LOCAL_HOSTS = ["127.0.0.1", "127.0.0.1:4010", "localhost", "LOCALHOST:4010", "[::1]", "[::1]:4010"]
+
+
+def _misdirected(response: httpx.Response) -> None:
+    assert response.status_code == 421, response.text
+    error = _error(response)
+    assert (error["code"], error["title"]) == ("10015", "Misdirected request")
+    assert "DNS rebinding" in error["detail"] and "SANDBOX_ALLOWED_HOSTS" in error["detail"]
+
+
+@pytest.mark.parametrize("host", REBINDING_HOSTS)
+def test_on_loopback_a_host_the_sandbox_is_not_known_by_is_a_421_on_every_route(host: str) -> None:
+    with in_process(SandboxConfig(seed=6)) as client:
+        created = client.post(
+            "/v2/documents", json={"file": base64.b64encode(PDF).decode()}, headers=AUTH
+        ).json()["data"]
+        foreign = {"Host": host}
+        for method, path, headers, body in (
+            ("GET", f"/v2/documents/{created['id']}", AUTH, None),
+            ("POST", "/v2/user_addresses", AUTH, {"first_name": "M"}),
+            ("GET", "/v2/no_such_route", AUTH, None),
+            ("GET", "/_sandbox/stats", {}, None),
+            ("GET", "/_sandbox/health", {}, None),
+            ("GET", "/_sandbox/openapi.json", {}, None),
+            ("POST", "/_sandbox/reset", {}, {}),
+            ("PATCH", "/_sandbox/config", {}, {"error_rate": 1}),
+        ):
+            _misdirected(client.request(method, path, json=body, headers=headers | foreign))
+        # Nothing reached the app: the document survived the reset, the knobs and the counts did not move.
+        assert client.get(f"/v2/documents/{created['id']}", headers=AUTH).status_code == 200
+        stats = client.get("/_sandbox/stats").json()
+    assert stats["config"]["error_rate"] == 0 and stats["requests"]["total"] == 2
+
+
+@pytest.mark.parametrize("host", LOCAL_HOSTS)
+def test_on_loopback_the_names_of_this_machine_are_answered(host: str) -> None:
+    with in_process(SandboxConfig()) as client:
+        assert client.get("/_sandbox/stats", headers={"Host": host}).status_code == 200
+        assert client.get("/v2/documents", headers=AUTH | {"Host": host}).status_code == 200
+
+
+def test_a_served_sandbox_refuses_a_rebinding_host_over_a_real_socket() -> None:
+    with SandboxServer(SandboxConfig(seed=6)) as sandbox:
+        stats = f"{sandbox.root_url}/_sandbox/stats"
+        _misdirected(httpx.get(stats, headers={"Host": f"evil.example:{sandbox.port}"}))
+        _misdirected(httpx.get(f"{sandbox.base_url}/documents", headers=AUTH | {"Host": "evil.example"}))
+        for host in (f"127.0.0.1:{sandbox.port}", f"localhost:{sandbox.port}", f"[::1]:{sandbox.port}"):
+            assert httpx.get(stats, headers={"Host": host}).status_code == 200, host
+
+
+def test_configured_hosts_and_the_public_base_url_host_are_answered_too() -> None:
+    config = SandboxConfig(
+        allowed_hosts="Sandbox.Internal, 10.0.0.5", public_base_url="https://sb.example.com/"
+    )
+    with in_process(config) as client:
+        for host in ("sandbox.internal", "sandbox.internal:4010", "10.0.0.5:4010", "sb.example.com"):
+            assert client.get("/_sandbox/stats", headers={"Host": host}).status_code == 200, host
+        _misdirected(client.get("/_sandbox/stats", headers={"Host": "evil.example"}))
+
+
+def test_beyond_loopback_the_key_guards_unless_an_allow_list_is_configured() -> None:
+    """Bound to a LAN interface with a key, clients use whatever name reaches it; a configured list holds."""
+    open_names = create_app(SandboxConfig(api_keys=[KEY]), host="0.0.0.0")
+    with TestClient(open_names, base_url="http://sandbox.lan:4010") as client:
+        assert client.get("/_sandbox/stats", headers=AUTH).status_code == 200
+    listed = create_app(SandboxConfig(api_keys=[KEY], allowed_hosts=["sandbox.lan"]), host="0.0.0.0")
+    with TestClient(listed, base_url="http://sandbox.lan:4010") as client:
+        assert client.get("/_sandbox/stats", headers=AUTH).status_code == 200
+        _misdirected(client.get("/_sandbox/stats", headers=AUTH | {"Host": "evil.example"}))
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        ("allowed_hosts", "http://sandbox.internal", "without scheme or port"),
+        ("allowed_hosts", "sandbox.internal:4010", "without scheme or port"),
+        ("public_base_url", "sandbox.internal", "http(s) URL with a host"),
+        ("public_base_url", "http://user:secret@sandbox.internal", "http(s) URL with a host"),
+        ("public_base_url", "http://127.0.0.1:4010/v2", "without the /v2"),
+    ],
+)
+def test_a_bad_host_setting_is_one_clear_error(setting: str, value: str, expected: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        SandboxConfig(**{setting: value})
+
+
+#: Every admin route that changes state: (method, path, JSON body).
+ADMIN_WRITES = {
+    "config": ("PATCH", "/_sandbox/config", {"approve_after": 1}),
+    "clock": ("POST", "/_sandbox/clock/advance", {"seconds": 3600}),
+    "reset": ("POST", "/_sandbox/reset", {}),
+    "expire": ("POST", "/_sandbox/requirement_groups/{group}/expire", {}),
+}
+
+#: What each of them changes in ``_admin_state`` (after a reset, the group is gone: no status).
+CHANGES = {
+    "config": {"approve_after"},
+    "clock": {"clock"},
+    "reset": {"documents", "group"},
+    "expire": {"group"},
+}
+
+#: What a page on another site can make a browser send without a CORS preflight.
+SIMPLE_CONTENT_TYPES = [
+    "text/plain",
+    "text/plain; charset=utf-8",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    None,
+]
+
+
+@pytest.fixture
+def local() -> Iterator[tuple[TestClient, str]]:
+    """A keyless in-process sandbox holding a document and a group (its id), as ``/_sandbox`` sees it."""
+    with in_process(SandboxConfig(seed=6), f"{LOCAL_URL}/v2/") as client:
+        client.headers.update(AUTH)
+        group_id = str(complete_group(client)["id"])  # type: ignore[arg-type]
+        del client.headers["Authorization"]  # a browser on another site cannot send one without a preflight
+        yield client, group_id
+
+
+def _admin_state(client: TestClient, group_id: str) -> dict[str, Any]:
+    stats = client.get(f"{LOCAL_URL}/_sandbox/stats").json()
+    return {
+        "approve_after": stats["config"]["approve_after"],
+        "clock": stats["clock"]["offset_seconds"],
+        "documents": stats["resources"].get("documents", 0),
+        "group": client.get(f"/requirement_groups/{group_id}", headers=AUTH).json().get("status"),
+    }
+
+
+def _admin_write(client: TestClient, route: str, group_id: str, headers: dict[str, str]) -> httpx.Response:
+    method, path, body = ADMIN_WRITES[route]
+    url = LOCAL_URL + path.format(group=group_id)
+    return client.request(method, url, content=json.dumps(body).encode(), headers=headers)
+
+
+@pytest.mark.parametrize("route", ADMIN_WRITES)
+def test_a_cross_site_simple_request_to_an_admin_write_is_a_415_and_changes_nothing(
+    local: tuple[TestClient, str], route: str
+) -> None:
+    client, group_id = local
+    before = _admin_state(client, group_id)
+    assert before == {"approve_after": 2, "clock": 0, "documents": 1, "group": "unapproved"}
+    for content_type in SIMPLE_CONTENT_TYPES:
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = _admin_write(client, route, group_id, headers)
+        assert response.status_code == 415, (content_type, response.text)
+        error = _error(response)
+        assert error["title"] == "Unsupported media type"
+        assert "Content-Type: application/json" in error["detail"]
+    assert _admin_state(client, group_id) == before
+
+
+@pytest.mark.parametrize("route", ADMIN_WRITES)
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "application/json"},
+        {"Content-Type": "Application/JSON; charset=utf-8"},
+        {"Authorization": "Bearer any-key", "Content-Type": "text/plain"},  # a key: as on /v2 without keys
+    ],
+    ids=["json", "json-charset", "key"],
+)
+def test_an_admin_write_with_json_or_a_key_still_works(
+    local: tuple[TestClient, str], route: str, headers: dict[str, str]
+) -> None:
+    client, group_id = local
+    before = _admin_state(client, group_id)
+    response = _admin_write(client, route, group_id, headers)
+    assert response.status_code == 200, response.text
+    after = _admin_state(client, group_id)
+    assert {name for name in after if after[name] != before[name]} == CHANGES[route]
+
+
+def test_with_keys_an_admin_write_in_text_plain_takes_the_key() -> None:
+    with in_process(SandboxConfig(api_keys=[KEY])) as client:
+        plain = {"Content-Type": "text/plain"}
+        advance = json.dumps({"seconds": 60})
+        assert client.post("/_sandbox/clock/advance", content=advance, headers=plain).status_code == 401
+        response = client.post("/_sandbox/clock/advance", content=advance, headers=plain | AUTH)
+        assert response.status_code == 200 and response.json()["data"]["offset_seconds"] == 60
+
+
+def test_the_server_helpers_send_what_admin_writes_require() -> None:
+    with SandboxServer(SandboxConfig(seed=6)) as sandbox:
+        assert sandbox.configure(approve_after=1)["approve_after"] == 1
+        sandbox.advance_clock(30)
+        assert sandbox.stats()["clock"]["offset_seconds"] == 30
+        sandbox.reset()
+        assert sandbox.stats()["clock"]["offset_seconds"] == 0
+        plain = httpx.post(f"{sandbox.root_url}/_sandbox/reset", headers={"Content-Type": "text/plain"})
+        assert plain.status_code == 415
+
+
+def test_a_download_link_is_on_the_sandbox_own_url_whatever_host_the_request_names() -> None:
+    config = SandboxConfig(seed=6, allowed_hosts=["evil.example"])
+    with SandboxServer(config) as sandbox, httpx.Client(base_url=sandbox.base_url, headers=AUTH) as api:
+        document = upload(api)
+        link = api.get(
+            f"/documents/{document['id']}/download_link", headers={"Host": f"evil.example:{sandbox.port}"}
+        )
+        url = link.json()["data"]["url"]
+        assert url.startswith(f"{sandbox.root_url}/_sandbox/files/"), url
+        assert httpx.get(url).content == PDF
+    public = SandboxConfig(
+        seed=6, allowed_hosts=["evil.example"], public_base_url="https://sb.example.com/x/"
+    )
+    with in_process(public, "http://evil.example/v2/", headers=AUTH) as client:
+        document = upload(client)  # type: ignore[arg-type]
+        url = client.get(f"/documents/{document['id']}/download_link").json()["data"]["url"]
+        assert url.startswith("https://sb.example.com/x/_sandbox/files/"), url
+        # Behind a proxy that strips /x: the token still fetches the document.
+        assert client.get("http://evil.example" + httpx.URL(url).path.removeprefix("/x")).content == PDF
 
 
 # -- 2. documents from URLs ------------------------------------------------------------------------------
@@ -269,7 +498,7 @@ def test_private_urls_are_refused_without_a_request_and_without_echoing_secrets(
 
 
 def test_an_app_that_does_not_know_its_host_refuses_private_urls(origin: Origin) -> None:
-    with TestClient(create_app(SandboxConfig())) as client:
+    with in_process(SandboxConfig()) as client:
         response = client.post("/v2/documents", json={"url": origin.url("/doc.pdf")}, headers=AUTH)
     assert response.status_code == 422 and _error(response)["source"]["pointer"] == "/url"
     assert origin.hits == []
@@ -304,7 +533,7 @@ def test_fetched_documents_are_capped_and_deadlined(origin: Origin) -> None:
 
 
 def test_uploaded_documents_are_capped_too() -> None:
-    with TestClient(create_app(SandboxConfig(max_document_bytes=100))) as client:
+    with in_process(SandboxConfig(max_document_bytes=100)) as client:
         as_json = client.post(
             "/v2/documents", json={"file": base64.b64encode(b"x" * 101).decode()}, headers=AUTH
         )
@@ -319,7 +548,7 @@ def test_uploaded_documents_are_capped_too() -> None:
 
 
 def test_a_body_over_the_limit_is_a_413_and_is_never_handled() -> None:
-    with TestClient(create_app(SandboxConfig(max_body_bytes=1000))) as client:
+    with in_process(SandboxConfig(max_body_bytes=1000)) as client:
         address = {"first_name": "M" * 2000, "last_name": "S", "business_name": "B", "street_address": "S",
                    "locality": "L", "country_code": "DE"}  # fmt: skip
         response = client.post("/v2/user_addresses", json=address, headers=AUTH)
@@ -335,7 +564,7 @@ def test_a_body_over_the_limit_is_a_413_and_is_never_handled() -> None:
 def test_the_default_limit_fits_the_largest_document_as_base64_json_or_multipart() -> None:
     config = SandboxConfig(max_document_bytes=30_000)
     largest = bytes(range(256)) * (30_000 // 256) + b"x" * (30_000 % 256)
-    with TestClient(create_app(config)) as client:
+    with in_process(config) as client:
         as_json = client.post(
             "/v2/documents", json={"file": base64.b64encode(largest).decode()}, headers=AUTH
         )
@@ -369,14 +598,14 @@ def test_over_a_real_socket_a_declared_or_streamed_body_over_the_limit_is_a_413(
     with SandboxServer(SandboxConfig(seed=4, max_body_bytes=50_000)) as sandbox:
         declared = _raw_request(
             sandbox.port,
-            b"POST /v2/user_addresses HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer k\r\n"
+            b"POST /v2/user_addresses HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer k\r\n"
             b"Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n",
             [],  # not a byte of the body: the answer comes from the header alone
         )
         chunk = b"x" * 8192
         streamed = _raw_request(
             sandbox.port,
-            b"POST /v2/user_addresses HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer k\r\n"
+            b"POST /v2/user_addresses HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer k\r\n"
             b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
             [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 8,  # 64 KiB, never terminated
         )
@@ -392,7 +621,7 @@ def test_over_a_real_socket_a_declared_or_streamed_body_over_the_limit_is_a_413(
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(SandboxConfig(seed=5)), raise_server_exceptions=False) as running:
+    with in_process(SandboxConfig(seed=5), raise_server_exceptions=False) as running:
         running.post(
             "/v2/verified_numbers",
             json={"phone_number": "+15125550100", "verification_method": "sms"},

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from telnyx_compliance.sandbox import SandboxConfig, SandboxServer, create_app
+from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 from telnyx_compliance.sandbox.catalog import (
     COUNTRIES,
     classify_number,
@@ -19,7 +18,7 @@ from telnyx_compliance.sandbox.catalog import (
     requirement_type_id,
 )
 
-from .support import PDF, complete_group, upload
+from .support import LOCAL_URL, PDF, complete_group, in_process, upload
 
 AUTH = {"Authorization": "Bearer k"}
 
@@ -88,7 +87,7 @@ def test_numbers_are_classified_by_region_and_type(number: str, country: str, nu
 
 
 def test_phone_number_requirements_follow_the_inferred_country_and_type() -> None:
-    with TestClient(create_app(SandboxConfig())) as client:
+    with in_process(SandboxConfig()) as client:
         body = client.get(
             "/v2/phone_numbers_regulatory_requirements",
             params={"filter[phone_number]": "+447400123456,+498001234567"},
@@ -104,7 +103,7 @@ def test_phone_number_requirements_follow_the_inferred_country_and_type() -> Non
 
 
 def test_configured_api_keys_are_the_only_ones_accepted() -> None:
-    with TestClient(create_app(SandboxConfig(api_keys=["good"]))) as client:
+    with in_process(SandboxConfig(api_keys=["good"])) as client:
         assert (
             client.get("/v2/requirement_groups", headers={"Authorization": "Bearer good"}).status_code == 200
         )
@@ -117,16 +116,14 @@ def test_configured_api_keys_are_the_only_ones_accepted() -> None:
 
 
 def test_unknown_routes_are_telnyx_shaped_404s() -> None:
-    with TestClient(create_app(SandboxConfig())) as client:
+    with in_process(SandboxConfig()) as client:
         response = client.get("/v2/no_such_thing", headers=AUTH)
     assert response.status_code == 404 and response.json()["errors"][0]["code"]
 
 
 def test_the_same_seed_gives_the_same_ids() -> None:
     def ids(seed: int) -> list[str]:
-        with TestClient(
-            create_app(SandboxConfig(seed=seed)), base_url="http://sandbox/v2/", headers=AUTH
-        ) as client:
+        with in_process(SandboxConfig(seed=seed), f"{LOCAL_URL}/v2/", headers=AUTH) as client:
             group = complete_group(client)  # type: ignore[arg-type]
             return [group["id"], *(r["field_value"] for r in group["regulatory_requirements"])]
 

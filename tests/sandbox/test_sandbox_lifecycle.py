@@ -127,7 +127,9 @@ def test_approved_groups_expire_after_the_group_ttl_and_through_the_sandbox_rout
     assert get_group(api, group["id"])["status"] == "expired"
 
     other = complete_group(api)
-    expired = httpx.post(f"{sandbox.root_url}/_sandbox/requirement_groups/{other['id']}/expire").json()
+    expired = httpx.post(
+        f"{sandbox.root_url}/_sandbox/requirement_groups/{other['id']}/expire", json={}
+    ).json()
     assert expired["status"] == "expired"
     filtered = api.get("/requirement_groups", params={"filter[status]": "expired"}).json()
     assert {g["id"] for g in filtered} == {group["id"], other["id"]}

@@ -17,6 +17,7 @@ from .common import (
     StateDep,
     StoreDep,
     admin_key,
+    json_or_key,
     parse_json,
     read_body,
     text_parameters,
@@ -24,8 +25,9 @@ from .common import (
 )
 from .documents import file_response
 
-#: They read and change everything, so they take the API keys once any are set.
-router = APIRouter(dependencies=[Depends(admin_key), Depends(text_parameters)])
+#: They read and change everything, so they take the API keys once any are set; the ones that change state
+#: take JSON or a key besides, so that no page on another site can drive them through a browser.
+router = APIRouter(dependencies=[Depends(admin_key), Depends(json_or_key), Depends(text_parameters)])
 
 #: No key: the health probe, and downloads by an unguessable token. A ``download_link`` URL is a pre-signed
 #: URL, like Telnyx's: whoever holds it may fetch that one document until it expires (``download_link_ttl``);

@@ -36,6 +36,8 @@ class SandboxState:
     faults: FaultController
     #: Documents may come from loopback/private/link-local URLs (``SandboxConfig.allow_private_urls``).
     allow_private_urls: bool = False
+    #: What ``download_link`` URLs start with: the sandbox's own URL, never the request's ``Host``.
+    public_base_url: str = "http://localhost"
 
 
 # -- dependencies --------------------------------------------------------------------------------------------
@@ -67,14 +69,19 @@ def _unauthorized(detail: str) -> SandboxError:
     return error(401, detail, pointer="/authorization", title="Authentication failed", code="10009")
 
 
+def _bearer_key(request: Request) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header; None when there is none."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    key = key.strip()
+    return key if scheme.lower() == "bearer" and key else None
+
+
 async def _check_key(request: Request, *, admin: bool) -> None:
     keys = (await sandbox_state(request)).config.api_keys
     if admin and not keys:
         return
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key:
+    key = _bearer_key(request)
+    if key is None:
         raise _unauthorized(
             "Could not understand the provided credentials: send 'Authorization: Bearer <API key>'."
         )
@@ -91,6 +98,34 @@ async def admin_key(request: Request) -> None:
     """The ``/_sandbox`` admin routes: the same rule while keys are configured; open without keys, which
     ``check_exposure`` allows on loopback only."""
     await _check_key(request, admin=True)
+
+
+#: Methods that only read: a cross-site request of these can change nothing.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def json_or_key(request: Request) -> None:
+    """Admin routes that change state take a JSON body or an API key: 415 otherwise.
+
+    A page on another site can make a browser POST ``text/plain``, a form or nothing without asking first (a
+    CORS "simple request"); ``Content-Type: application/json`` or an ``Authorization`` header needs a
+    preflight, which the sandbox never grants. So without keys configured, any Bearer key does (as on /v2).
+    """
+    if request.method in READ_METHODS:
+        return
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type == "application/json":
+        return
+    keys = (await sandbox_state(request)).config.api_keys
+    key = _bearer_key(request)
+    if key is not None and (not keys or key_accepted(key, keys)):
+        return
+    sent = f"'{media_type[:60]}'" if media_type else "no Content-Type"
+    raise error(
+        415,
+        f"Sandbox admin routes that change state take 'Content-Type: application/json' (or an API key in "
+        f"'Authorization: Bearer <key>'); this request sent {sent}.",
+    )
 
 
 async def text_parameters(request: Request) -> None:

@@ -109,14 +109,15 @@ def download_document(document_id: str, store: StoreDep) -> Response:
 
 
 @router.get("/documents/{document_id}/download_link")
-def document_download_link(document_id: str, request: Request, store: StoreDep) -> Any:
+def document_download_link(document_id: str, state: StateDep) -> Any:
     try:
-        token = store.create_download_token(document_id)
+        token = state.store.create_download_token(document_id)
     except SandboxError as exc:
         if exc.status == 404:  # this operation's 404 is a bare error object (ResourceNotFound)
             return JSONResponse(exc.body()["errors"][0], status_code=404)
         raise
-    return {"data": {"url": str(request.base_url).rstrip("/") + f"/_sandbox/files/{token}"}}
+    # The sandbox's own URL, never the request's Host: a link must not point wherever a header says.
+    return {"data": {"url": f"{state.public_base_url}/_sandbox/files/{token}"}}
 
 
 # -- uploads and downloads -----------------------------------------------------------------------------------
