@@ -117,6 +117,17 @@ def sandbox(
             "non-empty key on loopback). Required when --host is not loopback."
         ),
     ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another name the sandbox answers to (repeatable; default: 127.0.0.1, localhost, [::1]): "
+            "any other Host header gets a 421, a guard against DNS rebinding."
+        ),
+    ] = None,
+    public_base_url: Annotated[
+        str | None,
+        typer.Option(help="The sandbox's root URL as clients reach it, for the links it hands out."),
+    ] = None,
     allow_private_urls: Annotated[
         bool | None,
         typer.Option(
@@ -147,6 +158,8 @@ def sandbox(
             document_ttl=document_ttl,
             persist_path=str(persist) if persist else None,
             api_keys=api_key or None,
+            allowed_hosts=allowed_host or None,
+            public_base_url=public_base_url,
             allow_private_urls=allow_private_urls,
         )
         check_exposure(config, host)  # before binding: beyond loopback, an API key is required

@@ -168,7 +168,7 @@ async def test_a_deployment_run_reads_nothing_outside_the_input_root(
             run = await _wait(prefect, run.id, stack)
             assert run.state is not None and run.state.is_failed(), run.state
             message = run.state.message or ""
-            assert "outside the input folder" in message, message
+            assert "outside the data root" in message, message
             assert "root:" not in message and "KEYsecret" not in message
     finally:
         secret.unlink()
