@@ -5,6 +5,9 @@ The rows themselves are run by the library (``BulkRun``), not by task runs: a ta
 40 ms of bookkeeping, and rows must not wait for Prefect (see ``flows/bulk_onboard.py``). The tables are
 built with pandas from the results CSV, once the rows are done; this module loads with Prefect, off the
 rows' path (pandas takes 1.6 s to load, which the CSV reader does not wait for: it uses the csv module).
+
+What the artifacts quote of the CSV and the answers (file names, references, errors) is text, never markup:
+control characters escaped, markdown escaped, the link's target percent-encoded (``telnyx_compliance._text``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from prefect.concurrency.asyncio import rate_limit
 
 from telnyx_compliance import RateLimiter, storage
 from telnyx_compliance._rate_limit import Reservation
+from telnyx_compliance._text import escape_markdown, link_target
 from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
 from telnyx_compliance.onboarding.results_csv import RESULT_COLUMNS
 
@@ -106,13 +110,13 @@ async def publish_bulk_report(summary: BulkSummary) -> None:
     on_store = storage.is_remote(location)
     await acreate_link_artifact(
         link=results_link(location),
-        link_text=location,
+        link_text=escape_markdown(location),
         key="bulk-onboarding-results-file",
         description="The results CSV: one line per input row "
         + ("(on the store, readable from any machine)" if on_store else "(a path on the worker that ran it)"),
     )
     rows, total = not_completed_rows(results_frame(summary.results_path))
-    name = location.rsplit("/", 1)[-1]
+    name = escape_markdown(location.rsplit("/", 1)[-1])
     more = f" (first {len(rows)} of {total}; all in {name})" if total > len(rows) else ""
     await acreate_table_artifact(
         table=rows or {column: [] for column in TABLE_COLUMNS},  # (columns even when empty)
@@ -123,20 +127,24 @@ async def publish_bulk_report(summary: BulkSummary) -> None:
 
 def results_link(location: str | Path) -> str:
     """The results CSV as a link: a ``file://`` URI of a path, the store's console (or S3-compatible
-    endpoint) for an object; never a pre-signed URL (an artifact must not carry a credential)."""
-    return storage.browser_link(str(location))
+    endpoint) for an object; never a pre-signed URL (an artifact must not carry a credential).
+    Percent-encoded: the UI renders it as a markdown link, which a space, parenthesis or control character
+    would break."""
+    return link_target(storage.browser_link(str(location)))
 
 
 def not_completed_rows(results: pd.DataFrame, limit: int = TABLE_ROWS) -> tuple[list[dict[str, str]], int]:
     """The first ``limit`` rows of a results table whose status is not ``completed`` (row, customer
-    reference, status, error), and how many there are in all. A later line about a row supersedes earlier."""
+    reference, status, error), and how many there are in all. A later line about a row supersedes earlier.
+    Cells as literal text: the UI renders markdown in a table's cells, so a cell's ``[x](https://...)`` must
+    not become a link, and its control characters are shown escaped."""
     if results.empty or "status" not in results.columns:
         return [], 0
     latest = results.drop_duplicates("row", keep="last") if "row" in results.columns else results
     failed = latest[latest["status"] != "completed"]
     shown = failed.head(limit)
     rows = [
-        {column: str(line.get(column, "")) for column in TABLE_COLUMNS}
+        {column: escape_markdown(str(line.get(column, ""))) for column in TABLE_COLUMNS}
         for line in shown.to_dict(orient="records")
     ]
     return rows, len(failed)

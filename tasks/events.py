@@ -14,7 +14,10 @@ derived from the group and the decision, so a decision seen again (a rerun, reco
 is stored, and starts automations, once.
 
 Payloads carry ids, references, counts and reviewers' reasons: never the API key, document bytes or
-download links. The builders are pure (tested without a Prefect API); :func:`emit` sends one.
+download links. Every text in them (and in the resource's labels) has its control characters escaped
+(``telnyx_compliance._text.escape_controls``): a reference or reason from a CSV or an answer cannot break the
+line of a notification an automation sends, or drive the terminal of whoever reads it. The builders are pure
+(tested without a Prefect API); :func:`emit` sends one.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any
 
 from prefect.events import emit_event
 
+from telnyx_compliance._safe_logging import LIBRARY_LOGGER, RUN_LOGGERS, protect_loggers
+from telnyx_compliance._text import escape_controls
 from telnyx_compliance.onboarding.bulk import BulkSummary
 from telnyx_compliance.onboarding.reconcile import GroupOutcome
 from telnyx_compliance.onboarding.results import GroupDecision, OnboardingResult
@@ -44,15 +49,34 @@ _EVENT_NAMESPACE = uuid.UUID("6f1d3c2e-8b0a-4f55-9d1e-7a2c4b5e6f70")
 _MAX_REASON = 500
 _MAX_REASONS = 50
 
+# The flows that emit events log references and answers through their run loggers: escaped, like the events.
+protect_loggers(LIBRARY_LOGGER, *RUN_LOGGERS)
+
 
 @dataclass(frozen=True)
 class EventSpec:
-    """What :func:`prefect.events.emit_event` gets: name, resource labels, payload and (maybe) an id."""
+    """What :func:`prefect.events.emit_event` gets: name, resource labels, payload and (maybe) an id; their
+    texts (keys and values, at any depth) with control characters escaped."""
 
     event: str
     resource: dict[str, str]
     payload: dict[str, Any] = field(default_factory=dict)
     id: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "resource", _escaped(self.resource))
+        object.__setattr__(self, "payload", _escaped(self.payload))
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every string in it (keys too) free of control characters."""
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, dict):
+        return {_escaped(key): _escaped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_escaped(item) for item in value)
+    return value
 
 
 def group_event(decision: GroupDecision, observed_by: str) -> EventSpec:

@@ -9,6 +9,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks._names import run_name
+from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.onboarding.report import outcome_markdown
 from telnyx_compliance.onboarding.results import OnboardingResult
 
@@ -31,5 +32,6 @@ async def publish_outcome(result: OnboardingResult) -> None:
     await acreate_markdown_artifact(
         markdown=outcome_markdown(result),
         key=artifact_key(result),
-        description=f"Onboarding of {result.customer_reference}: {result.status}",
+        # The UI renders a description as markdown: the reference is shown as text.
+        description=f"Onboarding of {escape_markdown(result.customer_reference)}: {result.status}",
     )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from telnyx_compliance import storage
 from telnyx_compliance._client import AsyncTelnyx
+from telnyx_compliance._text import escape_markdown, markdown_code
 from telnyx_compliance.models.requirements import DocReqsRequirement, DocReqsRequirementType
 
 __all__ = [
@@ -280,37 +281,41 @@ def diff_snapshots(before: CatalogSnapshot | None, after: CatalogSnapshot) -> Ca
 
 
 def _cell(value: Any) -> str:
+    """A value from the catalog as literal markdown (the API's text could carry links, HTML or controls)."""
     text = "" if value is None else json.dumps(value) if not isinstance(value, str) else value
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= 120 else text[:117] + "..."
+    return escape_markdown(text if len(text) <= 120 else text[:117] + "...")
 
 
 def _type_label(item: RequirementTypeSnapshot | RequirementTypeChange) -> str:
-    return f"{item.name or '(unnamed)'} (`{item.id}`)"
+    return f"{escape_markdown(item.name or '(unnamed)')} ({markdown_code(item.id)})"
 
 
 def catalog_diff_markdown(diff: CatalogDiff, after: CatalogSnapshot) -> str:
     """The changes as an operator reads them: one section per market, then the requirement types."""
     lines = ["# Requirements catalog", ""]
     summary = f"{len(after.markets)} market(s), {len(after.requirement_types)} requirement type(s)"
+    before_name, after_name = _cell(diff.before), _cell(diff.after)
     if diff.before is None:
         return "\n".join(
-            [*lines, f"First snapshot ({diff.after}): {summary}. Later runs report changes.", ""]
+            [*lines, f"First snapshot ({after_name}): {summary}. Later runs report changes.", ""]
         )
     if not diff.changed:
-        return "\n".join([*lines, f"No change between {diff.before} and {diff.after} ({summary}).", ""])
-    lines += [f"Changes between {diff.before} and {diff.after} ({summary}).", ""]
+        return "\n".join([*lines, f"No change between {before_name} and {after_name} ({summary}).", ""])
+    lines += [f"Changes between {before_name} and {after_name} ({summary}).", ""]
     for market in diff.markets:
-        lines += [f"## {market.market}: {market.status}", ""]
+        lines += [f"## {_cell(market.market)}: {market.status}", ""]
         if market.requirement_id_before != market.requirement_id_after and market.status == "changed":
             lines.append(
-                f"Requirement id `{market.requirement_id_before}` -> `{market.requirement_id_after}`."
+                f"Requirement id {markdown_code(market.requirement_id_before or '')} -> "
+                f"{markdown_code(market.requirement_id_after or '')}."
             )
         lines += [f"- added: {_type_label(t)}" for t in market.added]
         lines += [f"- removed: {_type_label(t)}" for t in market.removed]
         for change in market.changed:
             lines.append(f"- changed: {_type_label(change)}")
-            lines += [f"  - `{c.field}`: {_cell(c.before)} -> {_cell(c.after)}" for c in change.changes]
+            lines += [
+                f"  - {markdown_code(c.field)}: {_cell(c.before)} -> {_cell(c.after)}" for c in change.changes
+            ]
         lines.append("")
     if diff.types_added or diff.types_removed or diff.types_changed:
         lines += ["## Requirement types (all markets)", ""]
@@ -318,8 +323,11 @@ def catalog_diff_markdown(diff: CatalogDiff, after: CatalogSnapshot) -> str:
         lines += [f"- removed: {_type_label(t)}" for t in diff.types_removed]
         for change in diff.types_changed:
             users = [key for key, m in after.markets.items() if change.id in m.types]
-            lines.append(f"- changed: {_type_label(change)}; used by {', '.join(users) or 'no market'}")
-            lines += [f"  - `{c.field}`: {_cell(c.before)} -> {_cell(c.after)}" for c in change.changes]
+            used_by = _cell(", ".join(users)) or "no market"
+            lines.append(f"- changed: {_type_label(change)}; used by {used_by}")
+            lines += [
+                f"  - {markdown_code(c.field)}: {_cell(c.before)} -> {_cell(c.after)}" for c in change.changes
+            ]
         lines.append("")
     return "\n".join(lines)
 

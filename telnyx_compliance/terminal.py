@@ -4,6 +4,11 @@ bottom with every log line printed above it (never into it), and a summary table
 One rich :class:`~rich.console.Console` on stderr owns all of it: the progress bar, the library's log lines
 and, once Prefect is loaded, Prefect's (its console handler is swapped for one writing through the same
 console). stdout stays free for ``--json``.
+
+Nothing read from the CSV or an API answer reaches the terminal as it is: a customer reference, an error or a
+file name is shown with its control characters escaped (no escape sequence moves, clears or colours the
+screen, no OSC 8 link) and as plain text, never as rich markup (``[bold red]`` shows as typed). Log lines
+pass a :class:`~telnyx_compliance._safe_logging.ControlCharacterFilter` and are never read as markup.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from telnyx_compliance._safe_logging import LIBRARY_LOGGER, ControlCharacterFilter, protect_loggers
+from telnyx_compliance._text import escape_controls
 from telnyx_compliance.onboarding.bulk import BulkSummary
 from telnyx_compliance.onboarding.results_csv import ROW_STATUSES, ResultRow
 
@@ -35,6 +43,11 @@ _STATUS_COLOURS = {
 }
 #: Rows listed in the closing table of rows that did not complete (the results CSV has all of them).
 MAX_LISTED = 50
+
+
+def _shown(text: str) -> str:
+    """``text`` from a CSV or an API answer, safe inside a markup string: controls escaped, markup too."""
+    return escape(escape_controls(text))
 
 
 class _QuietRoutine(logging.Filter):
@@ -72,6 +85,8 @@ class Terminal:
             self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         self._handler.setLevel(logging.INFO if verbose else logging.WARNING)
         self._handler.addFilter(_QuietRoutine(verbose))
+        # Every record printed here (Prefect's too) has its control characters escaped first.
+        self._handler.addFilter(ControlCharacterFilter())
         self._started = time.monotonic()
         self._limiter_rate: float | None = None
         #: The library logger's own ``propagate``, restored by :meth:`stop`.
@@ -96,7 +111,8 @@ class Terminal:
         for name in ("uvicorn", "fastapi"):
             for handler in list(logging.getLogger(name).handlers):
                 logging.getLogger(name).removeHandler(handler)
-        library = logging.getLogger("telnyx_compliance")
+        library = logging.getLogger(LIBRARY_LOGGER)
+        protect_loggers(LIBRARY_LOGGER)
         library.setLevel(logging.INFO if self.verbose else logging.WARNING)
         # The library's lines go to this console directly, never up to the root logger: Prefect installs
         # its console handler there while it loads (in a thread, rows already running), and a retry logged
@@ -114,7 +130,7 @@ class Terminal:
     def started(self, csv_name: str, rows: int, results: str) -> None:
         """The first line: what is being read, how many rows, where the results go (named as the user named
         them: a path or a URL without credentials)."""
-        self.console.print(f"[bold]{escape(csv_name)}[/]: {rows:,} row(s) read; results in {escape(results)}")
+        self.console.print(f"[bold]{_shown(csv_name)}[/]: {rows:,} row(s) read; results in {_shown(results)}")
         if self.live:
             self._progress = Progress(
                 TextColumn("[bold]onboarding"),
@@ -178,7 +194,10 @@ class Terminal:
                 listed.add_column(column, overflow="fold")
             for line in sorted(problems, key=lambda line: line.row)[:MAX_LISTED]:
                 listed.add_row(
-                    str(line.row), escape(line.customer_reference), line.status, escape(line.error)
+                    str(line.row),
+                    Text(escape_controls(line.customer_reference)),
+                    Text(escape_controls(line.status)),
+                    Text(escape_controls(line.error)),
                 )
             self.console.print(listed)
             if len(problems) > MAX_LISTED:
@@ -186,7 +205,7 @@ class Terminal:
         elapsed = time.monotonic() - self._started
         calls = f"; {api_calls:,} API calls" if api_calls is not None else ""
         results = summary.results_location or str(summary.results_path)
-        self.console.print(f"Results: [bold]{escape(results)}[/] ({elapsed:.1f} s{calls})")
+        self.console.print(f"Results: [bold]{_shown(results)}[/] ({elapsed:.1f} s{calls})")
         if summary.handovers:
             self.console.print(
                 f"{len(summary.handovers):,} row(s) still pending review were handed over: the "

@@ -52,7 +52,8 @@ from typing import Literal
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
-from telnyx_compliance._text import escape_markdown
+from telnyx_compliance._safe_logging import LIBRARY_LOGGER, protect_loggers
+from telnyx_compliance._text import escape_markdown, markdown_code
 from telnyx_compliance.onboarding.approvals import ApprovalWatcher
 from telnyx_compliance.onboarding.csv_io import ParsedRow, count_rows, iter_rows
 from telnyx_compliance.onboarding.csv_source import (
@@ -71,6 +72,7 @@ from telnyx_compliance.onboarding.results_csv import (
     ResultRow,
     ResultsWriter,
     RowStatus,
+    fitted,
     latest_results,
 )
 from telnyx_compliance.onboarding.runner import Submission, finish_onboarding, submit_onboarding
@@ -99,6 +101,8 @@ _INVALID_PHRASES = ("cannot be met", "lists no requirements")
 OnRow = Callable[[ResultRow], None]
 
 logger = logging.getLogger("telnyx_compliance.bulk")
+# Rows' log lines quote their customer reference and errors: no control character of a CSV cell in them.
+protect_loggers(LIBRARY_LOGGER)
 
 
 @dataclass
@@ -183,11 +187,11 @@ class BulkSummary:
     def markdown(self) -> str:
         """A markdown summary: counts by status and by error."""
         lines = [
-            f"## Bulk onboarding of `{_markdown_code(self.csv_name)}`",
+            f"## Bulk onboarding of {markdown_code(self.csv_name)}",
             "",
             f"{self.rows} row(s) in {self.groups} onboarding group(s); "
             f"{self.carried_over} carried over from an earlier run. "
-            f"Results: `{_markdown_code(self.results_location or str(self.results_path))}`.",
+            f"Results: {markdown_code(self.results_location or str(self.results_path))}.",
             "",
             "| status | rows |",
             "| --- | ---: |",
@@ -203,10 +207,6 @@ class BulkSummary:
 
 def _markdown_cell(text: str) -> str:
     return escape_markdown(text)
-
-
-def _markdown_code(text: str) -> str:
-    return text.replace("`", "'").replace("\n", " ")
 
 
 def error_category(result: ResultRow) -> str:
@@ -300,18 +300,14 @@ class Selection:
         if self.only_failed is None:
             return True
         earlier = self.only_failed.get(row.row_number)
-        return (
-            earlier is not None
-            and earlier.status == "failed"
-            and earlier.customer_reference == row.customer_reference
-        )
+        return earlier is not None and earlier.status == "failed" and _same_customer(earlier, row)
 
     def carried_line(self, row: ParsedRow) -> ResultRow | None:
         """The line of an earlier run that stands for ``row``, which does not run."""
         if not self.selected(row):
             assert self.only_failed is not None
             earlier = self.only_failed.get(row.row_number)
-            if earlier is not None and earlier.customer_reference == row.customer_reference:
+            if earlier is not None and _same_customer(earlier, row):
                 return replace(earlier, row_digest=row.digest)
             return None
         done = self.completed.get(row.digest) if row.request is not None else None
@@ -322,6 +318,12 @@ class Selection:
     def runs(self, row: ParsedRow) -> bool:
         """A valid row this run onboards."""
         return row.request is not None and self.selected(row) and row.digest not in self.completed
+
+
+def _same_customer(earlier: ResultRow, row: ParsedRow) -> bool:
+    """Whether a line of a results CSV is about ``row``'s customer: the reference as the file holds it (cut
+    to its cell size; control characters are read back as they were)."""
+    return fitted(earlier.customer_reference) == fitted(row.customer_reference)
 
 
 RowAction = Literal["carried", "invalid", "run", "skip"]

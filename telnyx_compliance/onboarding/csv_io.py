@@ -66,6 +66,7 @@ import mimetypes
 import re
 import stat
 import struct
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,8 @@ _MAX_QUOTED = MAX_EXCERPT
 #: Bytes looked at to tell a CSV text file from anything else.
 _SNIFF_BYTES = 64 * 1024
 _MAX_REASON = 300
+#: Column names listed at most in one header problem (a 16,000-column header must not make a 1 MB error).
+_MAX_LISTED = 10
 
 
 class CSVFormatError(ValueError):
@@ -169,6 +172,24 @@ class CsvLayout:
 
 def _quote(value: str) -> str:
     return repr(excerpt(value, _MAX_QUOTED))
+
+
+def _listed(items: list[str]) -> str:
+    """The first :data:`_MAX_LISTED` of ``items``, comma-separated, and how many more there are."""
+    shown = ", ".join(items[:_MAX_LISTED])
+    return shown if len(items) <= _MAX_LISTED else f"{shown} and {len(items) - _MAX_LISTED:,} more"
+
+
+def _too_long(csv_path: Path, line: int | str) -> CSVFormatError:
+    """The error of a cell longer than the csv module reads (its content is not quoted)."""
+    return CSVFormatError(
+        f"{csv_path}: line {line}: a cell is longer than {csv.field_size_limit():,} characters, the most a "
+        "CSV cell may hold (a quote left open makes the rest of the file one cell)"
+    )
+
+
+def _is_too_long(error: csv.Error) -> bool:
+    return "field larger than field limit" in str(error)
 
 
 def _column_problem(column: str) -> str | None:
@@ -238,8 +259,15 @@ def read_layout(csv_path: Path) -> CsvLayout:
             f"{csv_path}: the file is empty: expected a header row starting with "
             f"{','.join(REQUIRED_COLUMNS)} (see `compliance template`)"
         )
-    columns = tuple(cell.strip() for cell in next(csv.reader([header_line])))
     header_row = comment_lines + 1
+    try:
+        columns = tuple(cell.strip() for cell in next(csv.reader([header_line])))
+    except csv.Error as exc:
+        if _is_too_long(exc):
+            raise _too_long(csv_path, f"{header_row} (the header)") from None
+        raise CSVFormatError(
+            f"{csv_path}: the header (row {header_row}) cannot be read as CSV: {exc}"
+        ) from None
     if len(columns) == 1:
         found = [delimiter for delimiter in _CANDIDATE_DELIMITERS if delimiter in header_line]
         if found:
@@ -255,15 +283,15 @@ def read_layout(csv_path: Path) -> CsvLayout:
             f"{', '.join(REQUIRED_COLUMNS)} (see `compliance template`); its content is not shown"
         )
     problems: list[str] = []
-    duplicates = sorted({column for column in columns if columns.count(column) > 1})
+    duplicates = sorted(column for column, count in Counter(columns).items() if count > 1)
     if duplicates:
-        problems.append(f"duplicate columns {', '.join(map(_quote, duplicates))}")
+        problems.append(f"duplicate columns {_listed(list(map(_quote, duplicates)))}")
     if "" in columns:
         problems.append(f"column {columns.index('') + 1} has no name")
     unknown = [problem for column in columns if column and (problem := _column_problem(column))]
     if unknown:
         problems.append(
-            f"unknown columns {', '.join(unknown)}: expected {', '.join(FIXED_COLUMNS)}, "
+            f"unknown columns {_listed(unknown)}: expected {', '.join(FIXED_COLUMNS)}, "
             f"{DOCUMENT_PREFIX}<requirement key> or {VALUE_PREFIX}<requirement key>"
         )
     if missing:
@@ -549,6 +577,7 @@ def iter_rows(
 def _records(csv_path: Path, layout: CsvLayout) -> Iterator[list[str]]:
     """The records below the header (a blank line is an empty record); malformed ones raise."""
     width = len(layout.columns)
+    reader: Any = None  # csv's reader type is private
     try:
         with csv_path.open(encoding=ENCODING, newline="") as handle:
             for _ in range(layout.header_row):
@@ -567,6 +596,10 @@ def _records(csv_path: Path, layout: CsvLayout) -> Iterator[list[str]]:
             f"{csv_path}: not UTF-8 text (byte {exc.start}): save it as 'CSV UTF-8 (comma delimited)'"
         ) from None
     except csv.Error as exc:
+        if _is_too_long(exc):
+            # The reader counts the line it stopped in; the lines above it are the header and comments.
+            line = (reader.line_num if reader is not None else 0) + layout.header_row
+            raise _too_long(csv_path, line) from None
         raise CSVFormatError(
             f"{csv_path}: cannot be read as CSV: {exc}. Every row needs as many cells as the header; a cell "
             "containing a comma, quote or line break must be quoted"

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
-from telnyx_compliance._text import escape_markdown
+from telnyx_compliance._text import escape_markdown, markdown_code
 from telnyx_compliance.onboarding.ensure import attach_requirement_group
 from telnyx_compliance.onboarding.references import (
     DEFAULT_PREFIX,
@@ -298,8 +298,9 @@ async def reconcile(
     return ReconcileReport(prefix=prefix, groups_seen=len(groups), outcomes=tuple(outcomes))
 
 
-def _cell(text: str) -> str:
-    return escape_markdown(text)
+def _cell(text: str | None) -> str:
+    """Text from a CSV or an answer (references, ids, statuses, reasons) as literal markdown."""
+    return escape_markdown(text or "")
 
 
 def reconcile_markdown(report: ReconcileReport) -> str:
@@ -307,7 +308,7 @@ def reconcile_markdown(report: ReconcileReport) -> str:
     lines = [
         "# Requirement groups reconciled",
         "",
-        f"Groups of this pipeline (`{report.prefix}-…-group`): **{report.groups_seen}**. "
+        f"Groups of this pipeline ({markdown_code(f'{report.prefix}-…-group')}): **{report.groups_seen}**. "
         f"Attached now: **{report.count('attached')}**, still pending: **{report.count('pending')}**, "
         f"declined: **{report.count('declined')}**, expired: **{report.count('expired')}**, "
         f"failed: **{report.count('failed')}**.",
@@ -322,9 +323,10 @@ def reconcile_markdown(report: ReconcileReport) -> str:
             "|---|---|---|---|",
         ]
         for outcome in attached:
-            ids = ", ".join(order.id for order in outcome.attached) or "(already attached)"
-            met = ", ".join(str(order.requirements_met) for order in outcome.attached) or "-"
-            lines.append(f"| {outcome.group_id} | {_cell(outcome.customer_reference)} | {ids} | {met} |")
+            ids = _cell(", ".join(order.id for order in outcome.attached)) or "(already attached)"
+            met = _cell(", ".join(str(order.requirements_met) for order in outcome.attached)) or "-"
+            group, reference = _cell(outcome.group_id), _cell(outcome.customer_reference)
+            lines.append(f"| {group} | {reference} | {ids} | {met} |")
         lines.append("")
     attention = report.needs_attention
     if attention:
@@ -338,14 +340,14 @@ def reconcile_markdown(report: ReconcileReport) -> str:
         ]
         for outcome in attention:
             reasons = "; ".join(outcome.reasons) or outcome.error or outcome.status or ""
-            lines.append(
-                f"| {outcome.group_id} | {_cell(outcome.customer_reference)} | {outcome.status} | "
-                f"{_cell(reasons)} |"
-            )
+            group, reference = _cell(outcome.group_id), _cell(outcome.customer_reference)
+            lines.append(f"| {group} | {reference} | {_cell(outcome.status)} | {_cell(reasons)} |")
         lines.append("")
     pending = [o for o in report.outcomes if o.action in {"pending", "unapproved"}]
     if pending:
         lines += ["## Waiting for Telnyx", "", "| Group | Reference | Status |", "|---|---|---|"]
-        lines += [f"| {o.group_id} | {_cell(o.customer_reference)} | {o.status} |" for o in pending]
+        lines += [
+            f"| {_cell(o.group_id)} | {_cell(o.customer_reference)} | {_cell(o.status)} |" for o in pending
+        ]
         lines.append("")
     return "\n".join(lines)

@@ -27,10 +27,10 @@ def outcome_markdown(result: OnboardingResult) -> str:
         f"# Onboarding {_cell(result.customer_reference)} {title}",
         "",
         f"- Market: {_cell(result.country_code)} {_cell(result.phone_number_type)} {_cell(result.action)}",
-        f"- Requirement group: {result.requirement_group_id or '-'} ({group_status})",
+        f"- Requirement group: {_cell(result.requirement_group_id) or '-'} ({_cell(group_status)})",
     ]
-    if result.address_id:
-        lines.append(f"- Address: {result.address_id}")
+    if result.address_id:  # ids come from the API's answers: text, like the rest
+        lines.append(f"- Address: {_cell(result.address_id)}")
     if result.error:
         lines.append(f"- Error: {_cell(result.error)}")
     if result.requirements:

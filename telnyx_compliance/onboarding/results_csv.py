@@ -13,11 +13,19 @@ finished even when rows were inserted above them). Lists are space-separated.
 * ``invalid``: the row breaks the CSV format or the market's requirements; nothing was sent for it;
 * ``failed``: an error stopped the onboarding (network, API, timeout); rerunning retries it.
 
+Control characters: no cell holds one, whatever the row's status. A line break, tab, escape sequence, NUL,
+C1 control, Unicode line separator or bidi control (from a hostile CSV cell, or an API answer echoing one) is
+written as a visible escape (``\\n``, ``\\x1b``, ``\\u2028``; a backslash that would read as one is
+doubled), so every line of the file is one result (a file named ``x.pth`` cannot smuggle an ``import``
+line) and a viewer shows what the cell held. Reading the file back undoes it (:func:`read_results`), so
+a rerun recognises such rows. A cell holds at most :data:`MAX_CELL` characters of text (cut with ``…``):
+escaped, it stays far below what the csv module reads back.
+
 Formula injection: a spreadsheet runs a cell starting with ``=``, ``+``, ``-``, ``@``, a tab, CR or LF as a
-formula (some also after a leading NUL character, so a NUL counts too),
-so such a cell is written with a leading ``'`` (which spreadsheets show as text). The one
-exception is a cell made only of E.164 numbers (``+4930123456``, or several separated by spaces): digits
-after a ``+`` cannot call a function or reach outside the sheet, and phone numbers stay readable.
+formula (some also after a leading NUL character, so a NUL counts too), so such a cell (as escaped above)
+is written with a leading ``'`` (which spreadsheets show as text). The one exception is a cell made only of
+E.164 numbers (``+4930123456``, or several separated by spaces): digits after a ``+`` cannot call a
+function or reach outside the sheet, and phone numbers stay readable.
 
 The file is appended to as rows finish and synced to disk at least every half second, so a crash loses at
 most that much (a rerun finds what those rows created); when a run ends, :meth:`ResultsWriter.close`
@@ -47,6 +55,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, TextIO
 
 from telnyx_compliance import storage
+from telnyx_compliance._text import escape_controls, unescape_controls
 
 logger = logging.getLogger("telnyx_compliance.results")
 
@@ -70,8 +79,20 @@ def _needs_quote(value: str) -> bool:
     return rest.startswith(_FORMULA_STARTS) and not _ONLY_E164.fullmatch(rest)
 
 
+#: Characters of text a results cell holds at most (escaped, at most six times as many: far below the
+#: 131,072 the csv module reads in one field, so a rerun can always read the file back).
+MAX_CELL: Final = 10_000
+
+
+def fitted(value: str) -> str:
+    """``value`` as a results cell holds it: at most :data:`MAX_CELL` characters (cut with ``…``)."""
+    return value if len(value) <= MAX_CELL else value[: MAX_CELL - 1] + "…"
+
+
 def escape_cell(value: str) -> str:
-    """``value`` made inert for spreadsheets (see the module docstring for the rule)."""
+    """``value`` made inert for people and spreadsheets: control characters escaped, then formulas quoted
+    (see the module docstring for the rules)."""
+    value = escape_controls(fitted(value), reversible=True)
     return "'" + value if _needs_quote(value) else value
 
 
@@ -103,10 +124,10 @@ RESULT_COLUMNS: Final[tuple[str, ...]] = tuple(item.name for item in fields(Resu
 
 
 def _unescape(value: str) -> str:
-    """The inverse of :func:`escape_cell`."""
+    """The inverse of :func:`escape_cell` (of cells not cut to :data:`MAX_CELL`)."""
     if value.startswith("'") and _needs_quote(value[1:]):
-        return value[1:]
-    return value
+        value = value[1:]
+    return unescape_controls(value)
 
 
 def _parse_line(line: dict[str, str]) -> ResultRow | None:
@@ -135,13 +156,20 @@ def _parse_line(line: dict[str, str]) -> ResultRow | None:
 def read_results(path: Path) -> Iterator[ResultRow]:
     """Every well-formed line of a results CSV, in file order (a later line about a row supersedes earlier).
 
-    Lines cut short by a crash, or from another tool, are skipped.
+    Lines cut short by a crash, or from another tool, are skipped. A file the csv module cannot read (a cell
+    longer than it reads: not one this module wrote) raises ``ValueError`` naming the line.
     """
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        for line in csv.DictReader(handle):
-            parsed = _parse_line(line)
-            if parsed is not None:
-                yield parsed
+        reader = csv.DictReader(handle)
+        try:
+            for line in reader:
+                parsed = _parse_line(line)
+                if parsed is not None:
+                    yield parsed
+        except csv.Error as error:
+            raise ValueError(
+                f"{path}: line {reader.line_num} cannot be read as a line of a results CSV ({error})"
+            ) from None
 
 
 def latest_results(path: Path) -> dict[int, ResultRow]:
@@ -351,9 +379,7 @@ class ResultsWriter:
         return self
 
     def _has_our_header(self) -> bool:
-        with self.path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), [])
-        return tuple(header) == RESULT_COLUMNS
+        return is_results_file(str(self.path))
 
     def _ends_with_newline(self) -> bool:
         with self.path.open("rb") as handle:
@@ -424,6 +450,7 @@ class ResultsWriter:
 
 
 __all__ = [
+    "MAX_CELL",
     "PART_EVERY",
     "RESULT_COLUMNS",
     "ROW_STATUSES",
@@ -432,6 +459,7 @@ __all__ = [
     "ResultsWriter",
     "RowStatus",
     "escape_cell",
+    "fitted",
     "is_results_file",
     "latest_results",
     "read_results",

@@ -3,6 +3,7 @@ log lines above it (never inside it), no Prefect banners, a closing table; and `
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import json
 import os
@@ -132,6 +133,42 @@ async def test_the_terminal_shows_one_progress_line_with_logs_above_it(
     # The closing table, not raw markdown.
     assert "Rows by status" in text and "completed" in text and "| status | rows |" not in text
     assert re.search(r"completed\s*│\s*30", text), text[-2000:]
+
+
+#: Cells a hostile CSV holds: escape sequences (clear the screen, a terminal link, the alternate screen) and
+#: rich markup. Each is the customer reference of an invalid row, so the closing table lists it.
+HOSTILE_REFERENCES = (
+    "a\x1b[2Jb",
+    "\x1b]8;;http://evil.example\x07click\x1b]8;;\x07",
+    "c\x1b[?1049hd",
+    "[bold red]boom[/]",
+    "e\rf\ng",
+)
+
+
+@pytest.mark.slow
+def test_escape_sequences_and_markup_from_the_csv_never_reach_the_terminal(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    with (ROOT / "examples" / "onboarding.csv").open(encoding="utf-8", newline="") as handle:
+        columns = next(csv.reader(handle))
+    csv_path = tmp_path / "hostile\x1b[2J.csv"  # the file's name is shown too
+    with csv_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows({"customer_reference": ref, "country_code": "DE"} for ref in HOSTILE_REFERENCES)
+
+    code, raw = run_in_terminal(["onboard", str(csv_path), "--verbose"], _env(sandbox, tmp_path / "prefect"))
+
+    assert code == 0, raw[-3000:]  # invalid rows only: nothing to complete
+    for sequence in ("\x1b[2J", "\x1b]8;;", "\x07", "\x1b[?1049h"):
+        assert sequence not in raw, (sequence, raw[-3000:])
+    text = ANSI.sub("", raw)
+    assert "Rows that did not complete" in text
+    assert r"hostile\x1b[2J.csv: 5 row(s) read" in text  # the first line shows the name, escaped
+    for shown in (r"a\x1b[2Jb", r"\x1b]8;;http://evil.example\x07click", r"c\x1b[?1049hd", r"e\rf\ng"):
+        assert shown in text, shown
+    assert "[bold red]boom[/]" in text  # markup shown as typed
 
 
 def test_json_prints_the_summary_alone_on_stdout(sandbox: SandboxServer, tmp_path: Path) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import os
+import re
+import time
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from telnyx_compliance.onboarding.csv_io import CSVFormatError, ParsedRow, iter_rows, read_layout
+from telnyx_compliance.cli import app
+from telnyx_compliance.onboarding.csv_io import CSVFormatError, ParsedRow, count_rows, iter_rows, read_layout
 from telnyx_compliance.onboarding.fake import minimal_pdf
 
 from .support import WriteCSV, valid_row
@@ -109,6 +114,61 @@ def test_duplicate_header_columns_are_refused(csv_dir: Path) -> None:
     path.write_text("customer_reference,country_code,country_code\nacme,DE,DE\n", encoding="utf-8")
     with pytest.raises(CSVFormatError, match="duplicate columns 'country_code'"):
         parse(path)
+
+
+def test_a_header_of_twenty_thousand_columns_is_checked_at_once(csv_dir: Path) -> None:
+    path = csv_dir / "wide.csv"
+    keys = [f"value_key_{number}" for number in range(20_000)]
+    header = ["customer_reference", "country_code", *keys, "value_key_7", "value_key_19999", "", "", "x"]
+    path.write_text(",".join(header) + "\nacme,DE\n", encoding="utf-8")
+
+    started = time.perf_counter()
+    with pytest.raises(CSVFormatError) as caught:
+        read_layout(path)
+    assert time.perf_counter() - started < 1.0  # comparing every column with every other took seconds
+
+    message = str(caught.value)
+    assert "duplicate columns '', 'value_key_19999', 'value_key_7'" in message
+    assert "column 20005 has no name" in message and "unknown columns 'x'" in message
+
+
+def test_hundreds_of_bad_columns_are_named_ten_at_a_time(csv_dir: Path) -> None:
+    path = csv_dir / "typos.csv"
+    typos = [f"adress_{number}" for number in range(500)]
+    path.write_text(",".join(["customer_reference", "country_code", *typos, *typos]) + "\n", encoding="utf-8")
+    with pytest.raises(CSVFormatError) as caught:
+        read_layout(path)
+    message = str(caught.value)
+    assert "'adress_0', 'adress_1'" in message and "and 490 more" in message and len(message) < 2000
+
+
+@pytest.mark.parametrize("where", ["header", "data"])
+def test_a_cell_longer_than_the_csv_module_reads_fails_the_file_naming_its_line(
+    csv_dir: Path, where: str
+) -> None:
+    path = csv_dir / f"long-{where}.csv"
+    long = "Z" * 200_000
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["customer_reference", "country_code", f"value_{long}" if where == "header" else "value_x"]
+        )
+        writer.writerow(["acme", "DE", "1"])
+        writer.writerow(["beta", "DE", long])
+    line = "line 1 (the header)" if where == "header" else "line 3"
+    expected = f"{line}: a cell is longer than 131,072 characters"
+
+    for read in (read_layout, count_rows, parse):
+        if where == "data" and read is read_layout:
+            continue  # the header is fine
+        with pytest.raises(CSVFormatError, match=re.escape(expected)) as caught:
+            read(path)
+        assert "ZZZZ" not in str(caught.value) and len(str(caught.value)) < 400
+
+    result = CliRunner().invoke(app, ["onboard", str(path)], env={"TELNYX_API_KEY": "k"})
+    assert result.exit_code == 2, result.output
+    (printed,) = result.output.strip().splitlines()
+    assert expected in printed and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,10 @@ from telnyx_compliance.onboarding.results_csv import (
         ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=1", "'\t=1"),
-        ("\r=1", "'\r=1"),
+        ("\t=1", "\\t=1"),  # no control character is written: the tab shows as \t, which runs nothing
+        ("\r=1", "\\r=1"),
+        ("\\t=1", "\\\\t=1"),  # a backslash that would read as an escape is doubled
+        ("a\x1b[31m\u2028b", "a\\x1b[31m\\u2028b"),
         ("+4930123456", "+4930123456"),  # a phone number stays readable
         ("+4930123456 +4930123457", "+4930123456 +4930123457"),
         ("+4930123456+1", "'+4930123456+1"),

@@ -175,5 +175,8 @@ def test_markdown_artifacts_quote_csv_values_as_text() -> None:
 
 @pytest.mark.parametrize("value", ["=1+1", '\x00=HYPERLINK("http://evil")', "\x00", "@SUM(A1)", "-2+3"])
 def test_formula_like_cells_are_inert_a_leading_nul_included(value: str) -> None:
-    assert escape_cell(value).startswith("'")
+    cell = escape_cell(value)
+    # A formula start is quoted; a leading NUL is no NUL in the file at all (written as the text \x00).
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r", "\n", "\x00")) and "\x00" not in cell
+    assert cell.startswith("'") or cell.startswith("\\x00")
     assert escape_cell("+493012345678") == "+493012345678"
