@@ -35,6 +35,7 @@ from tasks.bulk import PrefectRateLimiter, ProgressArtifact, publish_bulk_report
 from tasks.events import bulk_summary_event, emit, group_event
 from tasks.storage import StorageCredentialsError, storage_options
 from telnyx_compliance import RateLimiter
+from telnyx_compliance._text import escape_controls
 from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
 from telnyx_compliance.onboarding.confine import ConfinementError
 from telnyx_compliance.onboarding.csv_io import CSVFormatError
@@ -98,7 +99,7 @@ async def bulk_onboard(
                 )
             except (CSVSourceError, ConfinementError, StorageCredentialsError) as error:
                 logger.error("%s", error)
-                return Failed(message=str(error), data=error)
+                return Failed(message=escape_controls(str(error)), data=error)
             settings = telnyx_settings()
             limiter: RateLimiter = (
                 PrefectRateLimiter(settings.rate_limit, global_rate_limit)
@@ -129,12 +130,12 @@ async def bulk_onboard(
             summary = await run.wait()
         except (CSVFormatError, ValueError) as error:
             logger.error("%s", error)
-            return Failed(message=str(error), data=error)
+            return Failed(message=escape_controls(str(error)), data=error)
         logger.info("API calls: %s", run.client.stats.as_dict())
     await publish_bulk_report(summary)
     _emit_events(summary)
     counts = ", ".join(f"{status} {count}" for status, count in summary.counts.items())
-    message = f"{summary.rows} row(s): {counts}; results in {summary.results_location}"
+    message = escape_controls(f"{summary.rows} row(s): {counts}; results in {summary.results_location}")
     logger.info(message)
     if summary.exit_code != 0:
         return Failed(message=message, data=summary)

@@ -16,6 +16,7 @@ from prefect.states import Completed, Failed
 from tasks._scope import run_scope
 from tasks.catalog import load_previous_snapshot, publish_catalog_changes, save_snapshot, snapshot_catalog
 from telnyx_compliance import storage
+from telnyx_compliance._text import escape_controls
 from telnyx_compliance.catalog_diff import CatalogDiff, CatalogStateError, diff_snapshots
 from telnyx_compliance.onboarding.confine import ConfinementError, confine_parameter
 
@@ -37,7 +38,7 @@ async def sync_requirements_catalog(state_dir: str | None = None) -> State[Catal
         previous = load_previous_snapshot(state_dir)
     except (ConfinementError, CatalogStateError) as error:
         logger.error("%s", error)
-        return Failed(message=str(error))
+        return Failed(message=escape_controls(str(error)))
     snapshot = await snapshot_catalog()
     diff = diff_snapshots(previous, snapshot)
     await publish_catalog_changes(diff, snapshot)

@@ -37,6 +37,7 @@ from tasks.plan import plan_onboarding
 from tasks.report import publish_outcome
 from tasks.requirement_group import create_requirement_group, submit_requirement_group, wait_for_approval
 from tasks.requirements import look_up_requirements
+from telnyx_compliance._text import escape_controls
 from telnyx_compliance.onboarding.confine import ConfinementError
 from telnyx_compliance.onboarding.plan import PlanError
 from telnyx_compliance.onboarding.request import OnboardingRequest
@@ -78,7 +79,7 @@ async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult
     except PlanError as error:
         result = OnboardingResult.failed(request.key, str(error))
         await publish_outcome(result)
-        return Failed(message=str(error), data=result)
+        return Failed(message=escape_controls(str(error)), data=result)
 
     progress = Submission(plan=plan)
     with transaction():  # a failure in here rolls back the documents uploaded (tasks/documents.py)
@@ -99,14 +100,14 @@ async def _refused(request: OnboardingRequest, error: ConfinementError) -> State
     result = OnboardingResult.failed(request.key, str(error))
     await publish_outcome(result)
     get_run_logger().error("%s", error)
-    return Failed(message=str(error), data=result)
+    return Failed(message=escape_controls(str(error)), data=result)
 
 
 def _final_state(result: OnboardingResult) -> State[OnboardingResult]:
-    message = f"{result.customer_reference}: {result.status}"
+    message = escape_controls(f"{result.customer_reference}: {result.status}")
     if result.status in {"declined", "failed"}:
         get_run_logger().error("%s: %s", message, result.error)
-        return Failed(message=f"{message}: {result.error}", data=result)
+        return Failed(message=escape_controls(f"{message}: {result.error}"), data=result)
     if result.status == "pending_approval":
         get_run_logger().info(
             "%s: group %s still pending; handed over to reconcile", message, result.requirement_group_id

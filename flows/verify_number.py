@@ -21,6 +21,7 @@ from prefect.states import Completed, Failed
 from pydantic import BaseModel, Field
 
 from tasks.verification import request_verification, submit_verification_code, verified_at
+from telnyx_compliance._text import escape_markdown
 
 
 class VerificationCodeInput(RunInput):
@@ -119,7 +120,8 @@ async def _done(
         phone_number=phone_number, verification_method=method, verified_at=verified, codes_tried=tried
     )
     await acreate_markdown_artifact(
-        markdown=f"# Verified number\n\n**{phone_number}** {what} (verified at {verified}, by {method}).\n",
+        markdown=f"# Verified number\n\n**{escape_markdown(phone_number)}** {what} (verified at "
+        f"{escape_markdown(verified)}, by {method}).\n",
         key="verified-number",
         description=f"{phone_number} {what}",
     )

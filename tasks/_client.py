@@ -14,6 +14,10 @@ from contextlib import asynccontextmanager, contextmanager
 
 from configs.settings import PipelineSettings, TelnyxSettings
 from telnyx_compliance import AsyncTelnyx, RateLimiter
+from telnyx_compliance._safe_logging import RUN_LOGGERS, protect_loggers
+
+# Run logs quote CSV cells and API answers: no control character reaches the UI or a terminal from them.
+protect_loggers(*RUN_LOGGERS)
 
 _lock = threading.Lock()
 _telnyx_override: TelnyxSettings | None = None

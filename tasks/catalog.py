@@ -11,7 +11,6 @@ from prefect.cache_policies import NO_CACHE
 from tasks._client import pipeline_settings, telnyx_client
 from tasks._retries import API_TASK_OPTIONS
 from telnyx_compliance import storage
-from telnyx_compliance._safe_logging import LIBRARY_LOGGER, RUN_LOGGERS, protect_loggers
 from telnyx_compliance.catalog_diff import (
     CatalogDiff,
     CatalogSnapshot,
@@ -19,9 +18,6 @@ from telnyx_compliance.catalog_diff import (
     catalog_diff_markdown,
     take_snapshot,
 )
-
-# The catalog flow logs what the API answered: no control character of it in a log line.
-protect_loggers(LIBRARY_LOGGER, *RUN_LOGGERS)
 
 
 def snapshot_store(state_dir: str | None) -> SnapshotStore:

@@ -29,7 +29,6 @@ from typing import Any
 
 from prefect.events import emit_event
 
-from telnyx_compliance._safe_logging import LIBRARY_LOGGER, RUN_LOGGERS, protect_loggers
 from telnyx_compliance._text import escape_controls
 from telnyx_compliance.onboarding.bulk import BulkSummary
 from telnyx_compliance.onboarding.reconcile import GroupOutcome
@@ -48,9 +47,6 @@ _EVENT_NAMESPACE = uuid.UUID("6f1d3c2e-8b0a-4f55-9d1e-7a2c4b5e6f70")
 #: A reviewer's reason is cut to this many characters (the event stays far below Prefect's size limit).
 _MAX_REASON = 500
 _MAX_REASONS = 50
-
-# The flows that emit events log references and answers through their run loggers: escaped, like the events.
-protect_loggers(LIBRARY_LOGGER, *RUN_LOGGERS)
 
 
 @dataclass(frozen=True)

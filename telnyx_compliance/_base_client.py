@@ -27,7 +27,6 @@ import enum
 import functools
 import ipaddress
 import json
-import logging
 import math
 import os
 import random
@@ -41,6 +40,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 import phonenumbers
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
+
+from telnyx_compliance._safe_logging import library_logger
 
 from ._exceptions import (
     APIConnectionError,
@@ -71,7 +72,7 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
-logger = logging.getLogger("telnyx_compliance")
+logger = library_logger()
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 #: Shortest wait after a 429 whose Retry-After is in the past, zero or negative.

@@ -6,9 +6,9 @@ line, and one holding an escape sequence (``ESC[2J``, an OSC 8 link) must not dr
 character escaped (:func:`~telnyx_compliance._text.escape_controls`), exception text included.
 
 A filter on a logger sees only the records logged on that logger, not on its children, so
-:func:`protect_loggers` adds it to a logger and to every logger under it created so far: the library does it
-for its own (:data:`LIBRARY_LOGGER`) when its bulk module loads, the tasks for Prefect's run loggers
-(:data:`RUN_LOGGERS`), and the command line's terminal handler carries one as well.
+:func:`library_logger` hands every library module its logger with the filter on, :func:`protect_loggers` adds
+it to a logger and to every logger under it created so far (``tasks/_client.py`` does it for Prefect's run
+loggers, :data:`RUN_LOGGERS`), and the command line's terminal handler carries one as well.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Final
 
 from telnyx_compliance._text import escape_controls
 
-__all__ = ["LIBRARY_LOGGER", "RUN_LOGGERS", "ControlCharacterFilter", "protect_loggers"]
+__all__ = ["LIBRARY_LOGGER", "RUN_LOGGERS", "ControlCharacterFilter", "library_logger", "protect_loggers"]
 
 #: The library's loggers are this one and those under it.
 LIBRARY_LOGGER: Final = "telnyx_compliance"
@@ -68,6 +68,15 @@ class ControlCharacterFilter(logging.Filter):
 
 
 _FILTER = ControlCharacterFilter()
+
+
+def library_logger(name: str = LIBRARY_LOGGER) -> logging.Logger:
+    """The library's logger ``name`` (under :data:`LIBRARY_LOGGER`), with the filter: every library module
+    gets its logger here, so no record of the library's leaves with a control character in it."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(existing, ControlCharacterFilter) for existing in logger.filters):
+        logger.addFilter(_FILTER)
+    return logger
 
 
 def protect_loggers(*names: str) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import NotFoundError, UnprocessableEntityError
+from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.models.bundle_pricing import UserBundle
 
 __all__ = [
@@ -174,8 +175,7 @@ def bundle_report_markdown(
         for bundle in survey.unused:
             action = outcome_of.get(bundle.id, "kept (too recent)" if bundle.active else "inactive")
             age = "?" if bundle.age_days is None else str(bundle.age_days)
-            lines.append(
-                f"| {bundle.id} | {bundle.billing_bundle} | {bundle.created_at or '?'} | {age} | {action} |"
-            )
+            cells = (bundle.id, bundle.billing_bundle, bundle.created_at or "?", age, action)
+            lines.append("| " + " | ".join(escape_markdown(str(cell)) for cell in cells) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -39,7 +39,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
     """Print an operator-facing error (no traceback) and return the exit to raise."""
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    from telnyx_compliance._text import escape_controls
+
+    typer.secho(f"error: {escape_controls(message)}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
 
 

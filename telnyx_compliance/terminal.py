@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from telnyx_compliance._safe_logging import LIBRARY_LOGGER, ControlCharacterFilter, protect_loggers
+from telnyx_compliance._safe_logging import LIBRARY_LOGGER, ControlCharacterFilter
 from telnyx_compliance._text import escape_controls
 from telnyx_compliance.onboarding.bulk import BulkSummary
 from telnyx_compliance.onboarding.results_csv import ROW_STATUSES, ResultRow
@@ -112,7 +112,6 @@ class Terminal:
             for handler in list(logging.getLogger(name).handlers):
                 logging.getLogger(name).removeHandler(handler)
         library = logging.getLogger(LIBRARY_LOGGER)
-        protect_loggers(LIBRARY_LOGGER)
         library.setLevel(logging.INFO if self.verbose else logging.WARNING)
         # The library's lines go to this console directly, never up to the root logger: Prefect installs
         # its console handler there while it loads (in a thread, rows already running), and a retry logged

@@ -24,19 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
+from telnyx_compliance._safe_logging import library_logger
 from telnyx_compliance.models.requirement_groups import RequirementGroup
 from telnyx_compliance.onboarding.snapshots import APPROVED, DECLINED, PENDING, GroupSnapshot
 
 __all__ = ["ApprovalWatcher"]
 
-logger = logging.getLogger("telnyx_compliance.approvals")
+logger = library_logger("telnyx_compliance.approvals")
 
 #: A round comes after this share of the time the oldest waiting group has waited.
 POLL_SHARE = 0.1

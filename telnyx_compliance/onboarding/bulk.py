@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 import math
 import re
 import time
@@ -52,7 +51,7 @@ from typing import Literal
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
-from telnyx_compliance._safe_logging import LIBRARY_LOGGER, protect_loggers
+from telnyx_compliance._safe_logging import library_logger
 from telnyx_compliance._text import escape_markdown, markdown_code
 from telnyx_compliance.onboarding.approvals import ApprovalWatcher
 from telnyx_compliance.onboarding.csv_io import ParsedRow, count_rows, iter_rows
@@ -100,9 +99,8 @@ _INVALID_PHRASES = ("cannot be met", "lists no requirements")
 
 OnRow = Callable[[ResultRow], None]
 
-logger = logging.getLogger("telnyx_compliance.bulk")
+logger = library_logger("telnyx_compliance.bulk")
 # Rows' log lines quote their customer reference and errors: no control character of a CSV cell in them.
-protect_loggers(LIBRARY_LOGGER)
 
 
 @dataclass

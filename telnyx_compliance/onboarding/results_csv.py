@@ -43,7 +43,6 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import io
-import logging
 import os
 import re
 import tempfile
@@ -55,9 +54,10 @@ from pathlib import Path
 from typing import Any, Final, Literal, TextIO
 
 from telnyx_compliance import storage
+from telnyx_compliance._safe_logging import library_logger
 from telnyx_compliance._text import escape_controls, unescape_controls
 
-logger = logging.getLogger("telnyx_compliance.results")
+logger = library_logger("telnyx_compliance.results")
 
 RowStatus = Literal["completed", "pending_approval", "declined", "invalid", "failed"]
 ROW_STATUSES: Final[tuple[RowStatus, ...]] = (

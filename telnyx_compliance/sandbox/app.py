@@ -12,7 +12,6 @@ rebinding), admin writes need JSON or a key (cross-site POSTs), and links are bu
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
+
+from telnyx_compliance._safe_logging import library_logger
 
 from .config import SandboxConfig
 from .errors import SandboxError, error
@@ -33,7 +34,7 @@ from .store import Store
 
 __all__ = ["SandboxState", "create_app"]
 
-logger = logging.getLogger(__name__)
+logger = library_logger(__name__)
 
 
 def create_app(
