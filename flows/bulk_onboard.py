@@ -85,7 +85,9 @@ async def bulk_onboard(
             try:
                 options = await storage_options(storage_credentials)
                 scope = run_scope(options)
-                csv_path, out, only_failed = confine_bulk(scope, csv_path, out, only_failed)
+                csv_path, out, only_failed = confine_bulk(
+                    scope, csv_path, out, only_failed, names=("csv_path", "out", "only_failed")
+                )
                 locations = await asyncio.to_thread(
                     locate_bulk,
                     csv_path,

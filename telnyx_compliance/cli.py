@@ -291,7 +291,9 @@ def _run_bulk_command(
     pipeline = pipeline or PipelineSettings()
     named = redact_source(csv_path)
     try:  # a deployment's rules but the roots: results CSVs only, never over another file
-        csv_path, out, only_failed = confine_bulk(RunScope.for_command_line(), csv_path, out, only_failed)
+        csv_path, out, only_failed = confine_bulk(
+            RunScope.for_command_line(), csv_path, out, only_failed, names=("CSV", "--out", "--only-failed")
+        )
     except ConfinementError as exc:
         raise _fail(str(exc)) from None
     server = PrefectServerProcess.unless_configured()

@@ -253,14 +253,14 @@ def _check_results_target(
     refuse: Callable[[str], ConfinementError],
     is_ours: Callable[[str, Mapping[str, Any] | None], bool] | None,
 ) -> None:
-    if not location.split("?", 1)[0].lower().endswith(_RESULTS_SUFFIX):
-        raise refuse("a results file must be named *.csv")
     if not storage.is_remote(location):
         path = Path(location)
         if path.is_dir():
-            raise refuse("is a folder: name the results CSV file")
+            raise refuse("is a directory: name the results CSV file")
         if path.is_symlink() or (path.exists() and not path.is_file()):
             raise refuse("is not a regular file: refused")
+    if not location.split("?", 1)[0].lower().endswith(_RESULTS_SUFFIX):
+        raise refuse("a results file must be named *.csv")
     check = is_ours or _default_is_ours
     try:
         exists = storage.exists(location, scope.options)

@@ -173,21 +173,26 @@ def _fetched_name(source: str) -> str:
 
 
 def confine_bulk(
-    scope: RunScope, csv: str, out: str | None, only_failed: str | None
+    scope: RunScope,
+    csv: str,
+    out: str | None,
+    only_failed: str | None,
+    *,
+    names: tuple[str, str, str] = ("CSV", "out", "only_failed"),
 ) -> tuple[str, str, str | None]:
     """A bulk run's CSV, results CSV (its default too: beside the CSV) and earlier results, each checked by
     :func:`~telnyx_compliance.onboarding.confine.confine_parameter` for what the run does with it: a
     deployment's run reads and writes only in its data root and storage roots; every run writes only a
-    results CSV, and never over a file that is not one. Raises ``ConfinementError``."""
-    csv = confine_parameter(csv, "csv", scope, name="CSV")
+    results CSV, and never over a file that is not one. ``names``: how messages name the three (the command
+    line's options, a flow's parameters). Raises ``ConfinementError``."""
+    csv_name, out_name, only_failed_name = names
+    csv = confine_parameter(csv, "csv", scope, name=csv_name)
     if out is None:
         out_name = "results CSV (default: beside the CSV)"
         out = results_location_for(csv, None, scope.data_root)
-    else:
-        out_name = "out"
     out = confine_parameter(out, "results", scope, name=out_name)
     if only_failed is not None:
-        only_failed = confine_parameter(only_failed, "earlier_results", scope, name="only_failed")
+        only_failed = confine_parameter(only_failed, "earlier_results", scope, name=only_failed_name)
     return csv, out, only_failed
 
 

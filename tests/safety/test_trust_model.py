@@ -80,7 +80,7 @@ def test_a_deployment_reads_nothing_else(project: Path, value: str, reason: str)
         ("batch/zz-results.pth", r"must be named \*\.csv"),
         ("batch/results.csv.py", r"must be named \*\.csv"),
         ("batch/in.csv", "exists and is not a results CSV of this pipeline"),
-        ("batch", "must be named"),
+        ("batch", "is a directory"),
         ("https://files.example/results.csv", "http\\(s\\) is read-only"),
     ],
 )
@@ -230,11 +230,11 @@ def test_the_command_line_keeps_the_write_rules(tmp_path: Path, monkeypatch: pyt
     for out, reason in [
         (str(csv_path), "exists and is not a results CSV"),
         (str(tmp_path / "r.txt"), r"must be named \*\.csv"),
-        (str(tmp_path), "must be named"),
+        (str(tmp_path), "is a directory"),
     ]:
         done = runner.invoke(app, ["onboard", str(csv_path), "--out", out])
         assert done.exit_code == 2, done.output
-        assert re.search("error: out .*" + reason, " ".join(done.output.split())), done.output
+        assert re.search("error: --out .*" + reason, " ".join(done.output.split())), done.output
     assert csv_path.read_text(encoding="utf-8") == "customer_reference,country_code\nc1,DE\n"
 
 
