@@ -3,7 +3,8 @@
 Workers usually take store credentials from the environment (``AWS_*``, ``GOOGLE_APPLICATION_CREDENTIALS``,
 ``AZURE_STORAGE_*``). Where the credentials are kept in Prefect instead, create a ``Secret`` block whose
 value is a JSON object of fsspec options (for S3: ``{"key": ..., "secret": ..., "endpoint_url": ...}``) and
-name it in the flow's ``storage_credentials`` parameter. The value is never logged or returned.
+name it in the flow's ``storage_credentials`` parameter. The value is never logged or returned, and an error
+about the options (a misspelt key, a wrong value) names the block, not what it holds.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from telnyx_compliance.storage import NamedOptions
+
 
 class StorageCredentialsError(ValueError):
     """The named block is missing or does not hold a JSON object (the message never quotes its value)."""
 
 
 async def storage_options(block_name: str | None) -> dict[str, Any] | None:
-    """The options in the Secret block ``block_name``; None when no block is named."""
+    """The options in the Secret block ``block_name``; None when no block is named. They know the block's
+    name: a store that refuses them is reported as refusing "the storage options in Secret block '…'"."""
     if not block_name:
         return None
     from prefect.blocks.system import Secret
@@ -36,4 +40,4 @@ async def storage_options(block_name: str | None) -> dict[str, Any] | None:
         raise StorageCredentialsError(
             f"Secret block {block_name!r} must hold a JSON object of storage options (its value is not shown)"
         )
-    return value
+    return NamedOptions(value, f"Secret block {block_name!r}")

@@ -7,9 +7,11 @@ The rules here:
 
 * only ``http``/``https``;
 * the host must resolve to public addresses only. Loopback, private (RFC 1918, unique-local), link-local,
-  multicast, reserved and unspecified addresses are refused unless the caller allows private targets (the
-  tests and the sandbox serve on loopback; ``COMPLIANCE_ALLOW_PRIVATE_URLS=1`` allows them for a deployment
-  that fetches from an intranet share on purpose);
+  multicast, reserved, unspecified and other special-purpose addresses (IANA's registries: CGNAT,
+  documentation, benchmarking, 192.0.0.0/24, NAT64, 6to4, Teredo...) are refused, and so is an IPv6 address
+  that carries such an IPv4 address, unless the caller allows private targets (the tests and the sandbox
+  serve on loopback; ``COMPLIANCE_ALLOW_PRIVATE_URLS=1`` allows them for a deployment that fetches from an
+  intranet share on purpose);
 * redirects are followed by hand (at most :data:`MAX_REDIRECTS`) and each hop is checked again;
 * one deadline covers the whole download, not each read, and a size cap stops an endless body;
 * a partial download never survives a failure;
@@ -27,10 +29,12 @@ import asyncio
 import ipaddress
 import os
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Final
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -78,13 +82,82 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}" + ("?..." if parts.query else "")
 
 
+#: Special-purpose IPv4 ranges that are not public hosts (IANA's IPv4 special-purpose registry, multicast).
+_NOT_PUBLIC_V4: Final = tuple(
+    ipaddress.IPv4Network(block)
+    for block in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",
+        "100.64.0.0/10",  # shared address space (carrier-grade NAT)
+        "127.0.0.0/8",
+        "169.254.0.0/16",  # link-local: cloud metadata lives here
+        "172.16.0.0/12",
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated)
+        "192.168.0.0/16",
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # documentation
+        "203.0.113.0/24",  # documentation
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, 255.255.255.255 included
+    )
+)
+#: Special-purpose IPv6 ranges that are not public hosts (IANA's IPv6 special-purpose registry, multicast).
+_NOT_PUBLIC_V6: Final = tuple(
+    ipaddress.IPv6Network(block)
+    for block in (
+        "::/96",  # unspecified, loopback and IPv4-compatible (::a.b.c.d)
+        "::ffff:0:0/96",  # IPv4-mapped
+        "64:ff9b::/96",  # NAT64 well-known prefix
+        "64:ff9b:1::/48",  # local-use NAT64
+        "100::/64",  # discard-only
+        "2001::/23",  # IETF protocol assignments, Teredo (2001::/32) included
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4
+        "3fff::/20",  # documentation
+        "5f00::/16",  # segment routing SIDs
+        "fc00::/7",  # unique-local
+        "fe80::/10",  # link-local
+        "fec0::/10",  # site-local (deprecated)
+        "ff00::/8",  # multicast
+    )
+)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, 6to4, Teredo, NAT64): a gateway may
+    deliver to them."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in ipaddress.IPv6Network("::/96") or ip in ipaddress.IPv6Network("64:ff9b::/96"):
+        found.append(low32)  # IPv4-compatible, NAT64 well-known prefix
+    return found
+
+
 def is_public_address(address: str) -> bool:
+    """``address`` (an IP literal, optionally with ``%zone``) is a public unicast host: not loopback, private,
+    link-local, multicast, reserved, documentation, shared (CGNAT) or another special-purpose range, and an
+    IPv6 address carries no IPv4 address that is one. Checked against explicit lists: Python's
+    ``is_global`` has changed between versions, so it only ever refuses more."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(not is_public_address(str(embedded)) for embedded in _embedded_ipv4(ip)):
+            return False
+        blocked: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = _NOT_PUBLIC_V6
+    else:
+        blocked = _NOT_PUBLIC_V4
+    if any(ip in network for network in blocked):
+        return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -109,8 +182,9 @@ def check_url(url: str, *, allow_private: bool) -> None:
     blocked = sorted({str(info[4][0]) for info in infos if not is_public_address(str(info[4][0]))})
     if blocked:
         raise FetchError(
-            f"{redact_url(url)}: refused, the host resolves to a private, loopback or link-local address "
-            f"({', '.join(blocked)}); set {ALLOW_PRIVATE_ENV}=1 to allow such hosts on purpose"
+            f"{redact_url(url)}: refused, the host resolves to a private, loopback, link-local or "
+            f"special-purpose address ({', '.join(blocked)}); set {ALLOW_PRIVATE_ENV}=1 to allow such hosts "
+            "on purpose"
         )
 
 
@@ -162,11 +236,12 @@ def download(
     allow_private: bool,
     transport: httpx.BaseTransport | None = None,
 ) -> Path:
-    """Save ``url``'s body as ``target`` (atomically, via ``target.part``); nothing is left on failure.
+    """Save ``url``'s body as ``target`` (atomically, via a new ``.NAME.*.part`` beside it, only this user's);
+    nothing is left on failure.
 
     ``transport`` replaces the network (tests); the host checks apply all the same."""
     deadline = time.monotonic() + time_limit
-    partial = target.with_name(target.name + ".part")
+    partial: Path | None = None
     done = False
     try:
         with _sync_stream(url, allow_private=allow_private, deadline=deadline, transport=transport) as (
@@ -174,21 +249,24 @@ def download(
             response,
         ):
             size = 0
-            with partial.open("wb") as handle:
+            # A new file (O_EXCL, mode 0600): a symlink planted at a predictable name cannot redirect it.
+            descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+            partial = Path(name)
+            with os.fdopen(descriptor, "wb") as handle:
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > max_bytes:
                         raise FetchError(f"{redact_url(final)}: larger than {max_bytes} bytes")
                     _deadline_left(final, deadline)
                     handle.write(chunk)
-        partial.replace(target)
+        os.replace(partial, target)  # replaces a symlink at target itself, never what it points to
         done = True
         return target
     except (httpx.HTTPError, httpx.InvalidURL) as error:
         # httpx's own messages repeat the full URL, query string (a pre-signed credential) included.
         raise FetchError(f"{redact_url(url)}: could not fetch it ({type(error).__name__})") from None
     finally:
-        if not done:
+        if not done and partial is not None:
             partial.unlink(missing_ok=True)
 
 

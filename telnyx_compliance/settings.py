@@ -148,8 +148,10 @@ class PipelineSettings(BaseSettings):
     )
     staging_dir: str | None = Field(
         default=None,
-        description="Local folder for copies of CSVs, documents and results on a store (default: a folder "
-        "in the system's temporary folder).",
+        description="Local folder for copies of CSVs, documents and results on a store, only this user's "
+        "(created 0700; refused when it is a symlink or another user's). Default: "
+        "$XDG_CACHE_HOME/telnyx-compliance/staging (~/.cache/…), or <tmp>/telnyx-compliance-<uid> when the "
+        "home cannot be written.",
     )
 
     def storage_root_list(self) -> tuple[str, ...]:

@@ -24,17 +24,30 @@ S3-compatible stores, ``GOOGLE_APPLICATION_CREDENTIALS``, ``AZURE_STORAGE_*``), 
 from a Prefect Secret block. Messages name URLs through :func:`redact`: no ``user:pass@``, no query string.
 
 Reads are *staged*: the object is copied to a local folder (:func:`staging_dir`) and the rest of the pipeline
-reads that copy, under the same checks as a local file (size, content, re-read before upload).
+reads that copy, under the same checks as a local file (size, content, re-read before upload). The copies are
+confidential: the staging folder is this user's alone (0700, see :func:`staging_root`) and each copy is a new
+0600 file renamed into place, so no other user of the machine reads it or redirects it with a symlink.
+
+A store key is read by fsspec as written, ``?`` and ``#`` included, while a URL parser cuts there: such
+keys are refused, so the ``..`` and prefix checks see the key that is read. A ``%`` is literal in a store key
+(fsspec and the store do not decode it); a ``file://`` path is percent-decoded, then checked. A store that
+fails is reported in one line by kind (not found, access denied, no credentials, cannot reach the store,
+invalid options), never with the store's own text, which can name the endpoint or quote a policy or an
+option.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import posixpath
+import re
+import socket
+import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
@@ -44,6 +57,8 @@ from telnyx_compliance._netguard import FetchError, allow_private_from_env, down
 __all__ = [
     "HTTP_SCHEMES",
     "OBJECT_SCHEMES",
+    "STAGING_ENV",
+    "NamedOptions",
     "StorageError",
     "browser_link",
     "check_location",
@@ -63,6 +78,7 @@ __all__ = [
     "remove",
     "stage",
     "staging_dir",
+    "staging_root",
     "under",
 ]
 
@@ -83,6 +99,8 @@ HTTP_SCHEMES: Final = frozenset({"http", "https"})
 #: Largest object staged in one read when the caller gives no cap.
 DEFAULT_MAX_BYTES: Final = 512 * 1024 * 1024
 _CHUNK: Final = 1024 * 1024
+#: The setting that names the staging folder (``PipelineSettings.staging_dir``).
+STAGING_ENV: Final = "COMPLIANCE_STAGING_DIR"
 
 StorageOptions = Mapping[str, Any]
 
@@ -91,10 +109,27 @@ class StorageError(ValueError):
     """A location was refused or could not be read or written; the message names it redacted."""
 
 
+class NamedOptions(dict[str, Any]):
+    """Storage options that know where they are kept (``Secret block 'x'``): a message about them names that
+    place, never their keys or values, and their repr shows neither."""
+
+    def __init__(self, options: Mapping[str, Any], source: str) -> None:
+        super().__init__(options)
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"<storage options from {self.source}>"
+
+    __str__ = __repr__
+
+
+#: A URL's scheme as urlsplit reads it (``simplecache::s3://`` has one too: ``simplecache``).
+_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
 def is_url(location: str) -> bool:
     """``location`` has a scheme (``s3://…``, ``file://…``); ``C:\\…`` and plain paths do not."""
-    scheme = urlsplit(location).scheme
-    return len(scheme) > 1 and "://" in location
+    return len(_scheme(location)) > 1 and "://" in location
 
 
 def is_remote(location: str) -> bool:
@@ -108,12 +143,35 @@ def on_store(location: str) -> bool:
 
 
 def redact(location: str) -> str:
-    """``location`` as it may be logged: a URL without credentials or query string, a path as it is."""
-    return redact_url(location) if is_url(location) else location
+    """``location`` as it may be logged: a URL without credentials or query string, a path as it is. A store
+    key is shown up to a ``?`` or ``#`` in it (then ``?...``): what follows is not known to be harmless."""
+    if not is_url(location):
+        return location
+    if _scheme(location) not in HTTP_SCHEMES:
+        head, _, key = location.partition("://")
+        mark = re.search(r"[?#]", key)
+        if mark:
+            return redact_url(f"{head}://{key[: mark.start()]}") + "?..."
+    return redact_url(location)
 
 
 def _scheme(location: str) -> str:
-    return urlsplit(location).scheme.lower()
+    match = _SCHEME.match(location)
+    return match.group(1).lower() if match else ""
+
+
+def _split(location: str) -> tuple[str, str, str]:
+    """(scheme, netloc, path) of a URL as its reader sees it: urlsplit's for http(s); for a store or
+    ``file://`` URL the path runs to the end of the text, as fsspec reads it (a ``?`` or ``#`` is part of the
+    key, not a query or fragment), and a ``file://`` path is percent-decoded, as :func:`local_path` does."""
+    scheme = _scheme(location)
+    if scheme in HTTP_SCHEMES:
+        parts = urlsplit(location)
+        return scheme, parts.netloc, parts.path
+    rest = location.split("://", 1)[1] if "://" in location else ""
+    netloc, slash, path = rest.partition("/")
+    path = slash + path
+    return scheme, netloc, unquote(path) if scheme == "file" else path
 
 
 def local_path(location: str) -> Path:
@@ -122,31 +180,61 @@ def local_path(location: str) -> Path:
         return Path(location)
     if _scheme(location) != "file":
         raise StorageError(f"{redact(location)} is not a local path")
-    parts = urlsplit(location)
-    if parts.netloc not in ("", "localhost"):
+    _check_file_url(location)
+    return Path(_split(location)[2])
+
+
+def _check_file_url(location: str) -> None:
+    if _split(location)[1] not in ("", "localhost"):
         raise StorageError(f"{redact(location)}: file:// URLs must name a local path (file:///…)")
-    return Path(unquote(parts.path))
 
 
 def check_location(location: str, *, writable: bool = False) -> None:
     """Refuse what this module does not read (or, with ``writable``, write): other schemes, chained URLs,
-    NULs, http(s) as a destination."""
+    ``..``, NULs, ``?`` and ``#`` in a store key, ``file://`` with a host, http(s) as a destination."""
     if "\x00" in location:
         raise StorageError("the location contains a NUL character")
     if not is_url(location):
         return
-    if "::" in location.split("?", 1)[0]:
+    try:
+        urlsplit(location)
+    except ValueError:
+        raise StorageError(f"{redact(location)}: not a valid URL") from None
+    scheme, _, path = _split(location)
+    if _chained(location):
         raise StorageError(f"{redact(location)}: chained fsspec URLs are refused; name one store")
-    if ".." in urlsplit(location).path.split("/"):
-        raise StorageError(f"{redact(location)}: '..' is refused in a URL; name the object directly")
-    scheme = _scheme(location)
-    if scheme in HTTP_SCHEMES:
-        if writable:
-            raise StorageError(f"{redact(location)}: http(s) is read-only; write to a path or a store")
-        return
-    if scheme != "file" and scheme not in OBJECT_SCHEMES:
+    if scheme not in HTTP_SCHEMES and scheme != "file" and scheme not in OBJECT_SCHEMES:
         known = ", ".join(f"{s}://" for s in sorted({*OBJECT_SCHEMES, "file", *HTTP_SCHEMES}))
         raise StorageError(f"{redact(location)}: the scheme {scheme}:// is not supported (expected {known})")
+    if scheme not in HTTP_SCHEMES:
+        _refuse_query_marks(location, location.split("://", 1)[1])
+    if "\x00" in path:  # a file:// path is percent-decoded: %00
+        raise StorageError("the location contains a NUL character")
+    if ".." in path.split("/"):
+        raise StorageError(f"{redact(location)}: '..' is refused in a URL; name the object directly")
+    if scheme in HTTP_SCHEMES and writable:
+        raise StorageError(f"{redact(location)}: http(s) is read-only; write to a path or a store")
+    if scheme == "file":
+        _check_file_url(location)
+
+
+def _chained(location: str) -> bool:
+    """fsspec reads ``::`` anywhere in a URL it opens as a chain (``simplecache::s3://…``). An http(s) URL is
+    not opened by fsspec: there ``::`` is allowed in a bracketed IPv6 host and the query only."""
+    if _scheme(location) not in HTTP_SCHEMES:
+        return "::" in location
+    head, _, rest = location.partition("://")
+    rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+    netloc, slash, path = rest.partition("/")
+    host = re.sub(r"^([^@]*@)?\[[0-9A-Fa-f:.%\w-]*\]", r"\1", netloc)
+    return "::" in f"{head}://{host}{slash}{path}"
+
+
+def _refuse_query_marks(location: str, key: str) -> None:
+    """A store key with ``?`` or ``#``: fsspec reads them as part of the key while a URL parser cuts there,
+    so the checks on ``..`` and prefixes would look at another key than the one read."""
+    if "?" in key or "#" in key:
+        raise StorageError(f"{redact(location)}: store keys with '?' or '#' are refused; rename the object")
 
 
 def filesystem(location: str, options: StorageOptions | None = None) -> tuple[Any, str]:
@@ -168,19 +256,117 @@ def filesystem(location: str, options: StorageOptions | None = None) -> tuple[An
         extra = _EXTRA.get(package)
         hint = f"pip install 'telnyx-compliance[{extra}]'" if extra else f"pip install {package}"
         raise StorageError(f"{redact(location)}: {scheme}:// needs the {package} package ({hint})") from None
-    except (ValueError, TypeError) as error:
-        raise StorageError(f"{redact(location)}: {_reason(error)}") from None
+    except Exception as error:
+        raise StorageError(f"{redact(location)}: {_reason(error, scheme, options)}") from None
     return fs, str(path)
 
 
-def _reason(error: BaseException) -> str:
-    """An fsspec/botocore error as one line, without anything that could carry a credential."""
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    for secret_name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "TELNYX_API_KEY"):
-        secret = os.environ.get(secret_name)
-        if secret:
-            text = text.replace(secret, "***")
-    return text[:300]
+#: Error classes (by name, so no store's package is imported) that mean no credentials were found.
+_NO_CREDENTIALS: Final = frozenset(
+    {
+        "NoCredentialsError",
+        "PartialCredentialsError",
+        "CredentialRetrievalError",
+        "DefaultCredentialsError",
+        "CredentialUnavailableError",
+    }
+)
+#: ... that mean the store refused the request's credentials or permissions.
+_DENIED: Final = frozenset({"ClientAuthenticationError", "RefreshError", "HttpResponseError403"})
+#: ... that mean the store could not be reached (connection, DNS, TLS, timeouts).
+_UNREACHABLE: Final = frozenset(
+    {
+        "ConnectionError",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "ProxyConnectionError",
+        "SSLError",
+        "HTTPClientError",
+        "ClientConnectionError",
+        "ClientConnectorError",
+        "ServerDisconnectedError",
+        "ServerTimeoutError",
+        "ServiceRequestError",
+        "ServiceResponseError",
+        "FSTimeoutError",
+        "TransportError",
+    }
+)
+_NOT_FOUND_CODES: Final = frozenset({"NoSuchBucket", "NoSuchKey", "404", "BlobNotFound", "ContainerNotFound"})
+_CREDENTIAL_CODES: Final = frozenset(
+    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "AuthenticationFailed"}
+)
+_CODE: Final = re.compile(r"[A-Za-z][A-Za-z0-9.]{0,63}|[0-9]{3}")
+
+
+def _error_code(error: BaseException) -> str | None:
+    """The store's error code (``NoSuchBucket``, ``AccessDenied``) behind ``error``, when it is a plain
+    token; s3fs keeps botocore's error as the cause of the ``OSError`` it raises."""
+    for candidate in (error, error.__cause__, error.__context__):
+        response = getattr(candidate, "response", None)
+        if isinstance(response, Mapping):
+            details = response.get("Error")
+            code = details.get("Code") if isinstance(details, Mapping) else None
+            if isinstance(code, str) and _CODE.fullmatch(code):
+                return code
+    return None
+
+
+def _options_named(options: StorageOptions | None) -> str:
+    source = getattr(options, "source", None)
+    if source:
+        return f"the storage options in {source}"
+    return "the storage options" if options else "the store's settings in the environment"
+
+
+def _reason(error: BaseException, scheme: str, options: StorageOptions | None) -> str:
+    """Why a store call failed, in a few words by kind of error. Never the error's own text: botocore's and
+    aiohttp's name the endpoint URL, a store's can quote a bucket policy, and a ``TypeError`` about options
+    can quote an option."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    code = _error_code(error)
+    kind = type(error).__name__
+    if isinstance(error, FileNotFoundError) or code in _NOT_FOUND_CODES:
+        return "not found (no such bucket, folder or object)"
+    if names & _NO_CREDENTIALS:
+        return f"no credentials for {scheme}:// were found ({kind})"
+    if isinstance(error, PermissionError) or names & _DENIED or code in {"AccessDenied", "403"}:
+        if code in _CREDENTIAL_CODES:
+            return f"access denied: the store did not accept the credentials ({code})"
+        return "access denied"
+    if isinstance(error, (ConnectionError, TimeoutError, socket.gaierror)) or names & _UNREACHABLE:
+        return f"cannot reach the store ({kind})"
+    if isinstance(error, TypeError):
+        return f"{_options_named(options)} are invalid for {scheme}:// ({kind})"
+    if isinstance(error, ValueError) or "ParamValidationError" in names:
+        return f"the bucket name or {_options_named(options)} are invalid for {scheme}:// ({kind})"
+    if isinstance(error, IsADirectoryError):
+        return "a folder, not a file"
+    if code:
+        return f"the store answered {code}"
+    if isinstance(error, OSError) and error.errno:
+        return f"{os.strerror(error.errno)} ({kind})"
+    return f"failed ({kind})"
+
+
+@contextlib.contextmanager
+def _store_call(
+    location: str, options: StorageOptions | None, *, keep_not_found: bool = False
+) -> Iterator[None]:
+    """Any error of the fsspec calls inside as one :class:`StorageError` line naming ``location`` redacted;
+    with ``keep_not_found``, a missing object stays a ``FileNotFoundError`` (callers tell it apart)."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except FileNotFoundError:
+        if keep_not_found:
+            raise FileNotFoundError(errno.ENOENT, "no such object", redact(location)) from None
+        raise StorageError(f"{redact(location)}: not found (no such bucket, folder or object)") from None
+    except Exception as error:
+        raise StorageError(f"{redact(location)}: {_reason(error, _scheme(location), options)}") from None
 
 
 def _url(fs: Any, path: str) -> str:
@@ -191,20 +377,18 @@ def parent(location: str) -> str:
     """The folder (or prefix) holding ``location``, as a location of the same kind."""
     if not is_url(location):
         return str(Path(location).parent)
-    parts = urlsplit(location)
-    folder = posixpath.dirname(parts.path.rstrip("/"))
-    return f"{parts.scheme}://{parts.netloc}{folder}"
+    scheme, netloc, path = _split(location)
+    return f"{scheme}://{netloc}{posixpath.dirname(path.rstrip('/'))}"
 
 
 def _normal_key(location: str) -> tuple[str, str, str]:
-    parts = urlsplit(location)
-    path = posixpath.normpath("/" + parts.path.lstrip("/")) if parts.path else "/"
-    return parts.scheme.lower(), parts.netloc, path
+    scheme, netloc, path = _split(location)
+    return scheme, netloc, posixpath.normpath("/" + path.lstrip("/")) if path else "/"
 
 
 def under(location: str, prefix: str) -> bool:
     """``location`` lies inside the folder or prefix ``prefix`` (compared by path segments, after
-    normalising ``..``; a URL query plays no part)."""
+    normalising ``..``, on the key a store reads; an http(s) query plays no part)."""
     if is_url(location) != is_url(prefix):
         return False
     if not is_url(location):
@@ -233,29 +417,87 @@ def join_under(prefix: str, written: str) -> str:
         return written
     if written.startswith("/"):
         raise StorageError(f"expected a path relative to the documents prefix {redact(prefix)}")
+    if on_store(prefix) or _scheme(prefix) == "file":
+        _refuse_query_marks(f"{prefix.rstrip('/')}/{written}", written)
     relative = posixpath.normpath(written)
     if relative == ".." or relative.startswith("../"):
         raise StorageError(f"the path resolves outside the documents prefix {redact(prefix)}: refused")
     return prefix.rstrip("/") + "/" + relative
 
 
+def staging_root(root: Path | None = None) -> Path:
+    """The folder staged copies are kept in, made ready: ``root`` (``COMPLIANCE_STAGING_DIR``) when given,
+    else this user's ``$XDG_CACHE_HOME/telnyx-compliance/staging`` (``~/.cache/…``), or
+    ``<tempdir>/telnyx-compliance-<uid>`` when the home cannot be written. Staged CSVs and documents are
+    confidential: the folder is created 0700, and refused when it is a symlink or another user's (tightened
+    to 0700 when it is ours but open to others)."""
+    if root is None:
+        cache = os.environ.get("XDG_CACHE_HOME", "")
+        try:
+            base = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"
+            return _private_root(base / "telnyx-compliance" / "staging")
+        except (OSError, RuntimeError):  # no home, or one this user cannot write (a service account's "/")
+            uid = os.geteuid() if hasattr(os, "geteuid") else 0
+            root = Path(tempfile.gettempdir()) / f"telnyx-compliance-{uid}"
+    try:
+        return _private_root(root)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise StorageError(
+            f"the staging folder {root} cannot be created ({reason}); set {STAGING_ENV} to a folder of yours"
+        ) from None
+
+
+def _private_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents, each 0700 (an existing one is left as it is)."""
+    missing: list[Path] = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+
+
+def _private_root(root: Path) -> Path:
+    """``root``, created 0700 when missing; refused when a symlink, not a folder or another user's."""
+    _private_folders(root)
+    info = os.lstat(root)
+    if stat.S_ISLNK(info.st_mode):
+        raise StorageError(
+            f"the staging folder {root} is a symbolic link: refused; set {STAGING_ENV} to a private folder"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise StorageError(
+            f"the staging folder {root} is not a folder; set {STAGING_ENV} to a private folder"
+        )
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        raise StorageError(
+            f"the staging folder {root} belongs to another user: refused; set {STAGING_ENV} to a folder "
+            "of your own"
+        )
+    if info.st_mode & 0o077:
+        os.chmod(root, 0o700)  # ours, but others could read the staged copies
+    return root
+
+
 def staging_dir(location: str, root: Path | None = None) -> Path:
-    """The local folder where copies of objects under ``location`` are kept: one per prefix (so a rerun finds
-    the same folder), under ``root`` (default: the system's temporary folder)."""
-    base = root if root is not None else Path(tempfile.gettempdir()) / "telnyx-compliance-staging"
+    """The local folder where copies of objects under ``location`` are kept, created (0700) when missing:
+    one per prefix (so a rerun finds the same folder), under :func:`staging_root`."""
     digest = hashlib.sha256(location.encode()).hexdigest()[:16]
-    return base / digest
+    folder = staging_root(root) / digest
+    _private_folders(folder)
+    return folder
 
 
 def exists(location: str, options: StorageOptions | None = None) -> bool:
+    """Whether the file or object exists (asked again each time: another process may have written it)."""
     if not is_remote(location):
         return local_path(location).exists()
     fs, path = filesystem(location, options)
-    try:
-        fs.invalidate_cache(path)  # another process may have written it since
+    with _store_call(location, options):
+        fs.invalidate_cache(path)
         return bool(fs.exists(path))
-    except OSError as error:
-        raise StorageError(f"{redact(location)}: {_reason(error)}") from None
 
 
 def read_bytes(
@@ -268,14 +510,10 @@ def read_bytes(
             data = handle.read(max_bytes + 1)
     else:
         fs, path_in_fs = filesystem(location, options)
-        try:
+        with _store_call(location, options, keep_not_found=True):
             fs.invalidate_cache(path_in_fs)
             with fs.open(path_in_fs, "rb") as handle:
                 data = handle.read(max_bytes + 1)
-        except FileNotFoundError:
-            raise
-        except OSError as error:
-            raise StorageError(f"{redact(location)}: {_reason(error)}") from None
     if len(data) > max_bytes:
         raise StorageError(f"{redact(location)} is larger than {max_bytes:,} bytes")
     return bytes(data)
@@ -287,35 +525,39 @@ def read_head(location: str, size: int, *, options: StorageOptions | None = None
         with local_path(location).open("rb") as handle:
             return handle.read(size)
     fs, path_in_fs = filesystem(location, options)
-    try:
+    with _store_call(location, options, keep_not_found=True):
         fs.invalidate_cache(path_in_fs)
         with fs.open(path_in_fs, "rb") as handle:
             return bytes(handle.read(size))
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        raise StorageError(f"{redact(location)}: {_reason(error)}") from None
+
+
+def _write_new(folder: Path, name: str) -> tuple[Any, Path]:
+    """A new file beside ``folder/name`` to write it through: created with O_EXCL and mode 0600 under a
+    random name, so a symlink planted at a predictable name cannot redirect the write."""
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    return os.fdopen(descriptor, "wb"), Path(temporary)
 
 
 def put_bytes(location: str, data: bytes, options: StorageOptions | None = None) -> None:
     """Write ``data`` as the whole content of ``location`` (an object is replaced at once; a local file is
-    written beside and renamed, so a reader never sees half of it)."""
+    written beside, only this user's, and renamed, so a reader never sees half of it)."""
     check_location(location, writable=True)
     if not is_remote(location):
         path = local_path(location)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        with temporary.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        handle, temporary = _write_new(path.parent, path.name)
+        try:
+            with handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)  # replaces a symlink at path itself, never what it points to
+        finally:
+            temporary.unlink(missing_ok=True)
         return
     fs, path_in_fs = filesystem(location, options)
-    try:
+    with _store_call(location, options):
         fs.pipe_file(path_in_fs, data)
-    except OSError as error:
-        raise StorageError(f"{redact(location)}: {_reason(error)}") from None
 
 
 def remove(location: str, options: StorageOptions | None = None) -> None:
@@ -324,7 +566,7 @@ def remove(location: str, options: StorageOptions | None = None) -> None:
         local_path(location).unlink(missing_ok=True)
         return
     fs, path = filesystem(location, options)
-    with contextlib.suppress(FileNotFoundError):
+    with _store_call(location, options), contextlib.suppress(FileNotFoundError):
         fs.rm_file(path)
 
 
@@ -335,12 +577,11 @@ def list_files(prefix: str, options: StorageOptions | None = None) -> list[str]:
         return sorted(str(p) for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     fs, path = filesystem(prefix, options)
     try:
-        fs.invalidate_cache(path)  # another process may have written parts since
-        entries = fs.ls(path, detail=True)
+        with _store_call(prefix, options, keep_not_found=True):
+            fs.invalidate_cache(path)  # another process may have written parts since
+            entries = fs.ls(path, detail=True)
     except FileNotFoundError:
         return []
-    except OSError as error:
-        raise StorageError(f"{redact(prefix)}: {_reason(error)}") from None
     return sorted(_url(fs, entry["name"]) for entry in entries if entry.get("type") == "file")
 
 
@@ -353,11 +594,12 @@ def stage(
     allow_private: bool | None = None,
     time_limit: float = 300.0,
 ) -> Path:
-    """Copy ``location`` to the local file ``target`` (replaced whole, never left half-written) and return
-    it. Raises ``FileNotFoundError`` when there is no such object, :class:`StorageError` when it is refused,
-    too large or cannot be read. An http(s) URL goes through the network guard."""
+    """Copy ``location`` to the local file ``target`` (replaced whole, never left half-written; folders it
+    creates are 0700, the file 0600) and return it. Raises ``FileNotFoundError`` when there is no such
+    object, :class:`StorageError` when it is refused, too large or cannot be read. An http(s) URL goes
+    through the network guard."""
     check_location(location)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _private_folders(target.parent)
     if _scheme(location) in HTTP_SCHEMES:
         try:
             return download(
@@ -370,29 +612,30 @@ def stage(
         except FetchError as error:
             raise StorageError(str(error)) from None
     fs, path = filesystem(location, options)
-    temporary = target.with_name(f".{target.name}.part")
+    temporary: Path | None = None
     try:
-        fs.invalidate_cache(path)
-        info = fs.info(path)
-        if info.get("type") not in (None, "file"):
-            raise StorageError(f"{redact(location)} is not a file")
-        size = info.get("size")
-        if size is not None and size > max_bytes:
-            raise StorageError(f"{redact(location)} is {size:,} bytes, more than the allowed {max_bytes:,}")
-        copied = 0
-        with fs.open(path, "rb") as source, temporary.open("wb") as sink:
-            while chunk := source.read(_CHUNK):
-                copied += len(chunk)
-                if copied > max_bytes:
-                    raise StorageError(f"{redact(location)} is larger than {max_bytes:,} bytes")
-                sink.write(chunk)
-        os.replace(temporary, target)
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        raise StorageError(f"{redact(location)}: {_reason(error)}") from None
+        with _store_call(location, options, keep_not_found=True):
+            fs.invalidate_cache(path)
+            info = fs.info(path)
+            if info.get("type") not in (None, "file"):
+                raise StorageError(f"{redact(location)} is not a file")
+            size = info.get("size")
+            if size is not None and size > max_bytes:
+                raise StorageError(
+                    f"{redact(location)} is {size:,} bytes, more than the allowed {max_bytes:,}"
+                )
+            sink, temporary = _write_new(target.parent, target.name)
+            copied = 0
+            with sink, fs.open(path, "rb") as source:
+                while chunk := source.read(_CHUNK):
+                    copied += len(chunk)
+                    if copied > max_bytes:
+                        raise StorageError(f"{redact(location)} is larger than {max_bytes:,} bytes")
+                    sink.write(chunk)
+            os.replace(temporary, target)  # replaces a symlink at target itself, never what it points to
     finally:
-        temporary.unlink(missing_ok=True)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
     return target
 
 

@@ -39,12 +39,13 @@ _OWN_PREFIXES = ("TELNYX_", "COMPLIANCE_", "SANDBOX_")
 def isolated(tmp_path: Path) -> Iterator[Path]:
     """Every test runs in its own temporary folder, with none of the developer's TELNYX_*, COMPLIANCE_* or
     SANDBOX_* settings: a real API key in the shell can never reach a test, and no test writes into the
-    checkout. Tests that need the project files use absolute paths. (Its own patcher: a test's
-    ``monkeypatch.undo()`` does not undo this.)"""
+    checkout. Tests that need the project files use absolute paths, and staged copies go to the test's own
+    cache folder, not the user's. (Its own patcher: a test's ``monkeypatch.undo()`` does not undo this.)"""
     with pytest.MonkeyPatch.context() as patch:
         for name in list(os.environ):
             if name.startswith(_OWN_PREFIXES):
                 patch.delenv(name)
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path.with_name(tmp_path.name + "-cache")))
         patch.chdir(tmp_path)
         yield tmp_path
 

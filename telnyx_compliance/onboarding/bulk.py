@@ -766,8 +766,11 @@ class BulkRun:
         """The run started in this process for ``csv`` (and ``out``), once; None if there is none. ``csv``
         and ``out`` as the user named them (paths or URLs)."""
         csv_text = str(csv)
-        results = results_location_for(csv_text, str(out) if out else None)
-        return _started.pop(_run_key(csv_text, results), None)
+        try:
+            results = results_location_for(csv_text, str(out) if out else None)
+            return _started.pop(_run_key(csv_text, results), None)
+        except ValueError:  # a location no run starts from (file://host/…): locate_bulk says why
+            return None
 
     async def wait(self) -> BulkSummary:
         """The summary once the run has ended (starting it if it was not)."""

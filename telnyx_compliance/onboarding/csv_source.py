@@ -226,7 +226,7 @@ def locate_bulk(
             )
             fetch: RemoteDocuments | None = remote
             documents_root = remote.local_root
-            documents_root.mkdir(parents=True, exist_ok=True)
+            documents_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         elif is_url(base):
             raise CSVSourceError(
                 f"documents under {storage.redact(base)}: http(s) is read-only and unlisted; "

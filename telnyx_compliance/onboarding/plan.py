@@ -259,7 +259,11 @@ def build_plan(
                     problem(expected, f"{shown} ({excerpt(str(error), _MAX_GOT)})")
                     continue
             else:
-                path = storage.local_path(str(given)) if isinstance(given, str) else given
+                try:
+                    path = storage.local_path(str(given)) if isinstance(given, str) else given
+                except ValueError as error:  # StorageError: a file:// URL with a host
+                    problem(expected, excerpt(str(error), _MAX_GOT))
+                    continue
             if documents_root is not None and not (isinstance(given, str) and storage.is_remote(given)):
                 try:
                     path = confine(documents_root, path)

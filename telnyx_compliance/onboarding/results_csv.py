@@ -259,9 +259,8 @@ class ResultsMirror:
         if not found:
             local.unlink(missing_ok=True)
             return
-        with local.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(_line(list(RESULT_COLUMNS)))
-            handle.writelines(lines)
+        # A new file renamed into place (storage.put_bytes): a symlink at ``local`` cannot redirect the write.
+        storage.put_bytes(str(local), "".join([_line(list(RESULT_COLUMNS)), *lines]).encode("utf-8"))
 
     def _our_parts(self) -> list[str]:
         """The parts this pipeline wrote (``<20 digits>.csv`` under ``<location>.parts``); anything else

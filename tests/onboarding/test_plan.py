@@ -190,3 +190,14 @@ def test_plan_error_survives_pickling(tmp_path: Path) -> None:
         build_plan(request(tmp_path, values={}), [VAT], RequirementMapping.load())
     restored = pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - our own bytes
     assert restored.problems == caught.value.problems and str(restored) == str(caught.value)
+
+
+def test_a_document_named_by_a_file_url_with_a_host_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(PlanError) as caught:
+        build_plan(
+            request(tmp_path, documents={"proof_of_address": "file://fileserver/proof.pdf"}),
+            [PROOF],
+            RequirementMapping.load(),
+        )
+    (problem,) = caught.value.problems
+    assert problem.got == "file://fileserver/proof.pdf: file:// URLs must name a local path (file:///…)"

@@ -15,7 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from telnyx_compliance._netguard import FetchError, check_url, download, fetch_bytes, redact_url
+from telnyx_compliance._netguard import (
+    FetchError,
+    check_url,
+    download,
+    fetch_bytes,
+    is_public_address,
+    redact_url,
+)
 from telnyx_compliance.onboarding.csv_source import CSVSourceError, materialise_csv
 
 CSV_TEXT = b"customer_reference,country_code\nacme,DE\n"
@@ -230,3 +237,97 @@ async def test_the_async_fetch_follows_the_same_rules(fake_dns: dict[str, str]) 
             allow_private=False,
             transport=httpx.MockTransport(handler),
         )
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "192.0.0.192",  # 192.0.0.0/24, IETF protocol assignments (an older Python calls it global)
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "2002:a9fe:a9fe::",  # 6to4 of 169.254.169.254
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "::ffff:169.254.169.254",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "0.1.2.3",
+        "100.64.0.1",
+        "192.0.2.10",
+        "198.18.0.1",
+        "198.51.100.7",
+        "203.0.113.9",
+        "240.0.0.1",
+        "255.255.255.255",
+        "224.0.0.1",
+        "::",
+        "::1",
+        "64:ff9b:1::1",
+        "100::1",
+        "2001:db8::1",
+        "fd00::1",
+        "fe80::1%eth0",
+        "ff02::1",
+        "not an address",
+    ],
+)
+def test_special_purpose_addresses_are_not_public(address: str, fake_dns: dict[str, str]) -> None:
+    assert not is_public_address(address)
+    fake_dns["special.example"] = address.split("%")[0] if ":" in address or "." in address else "::1"
+    with pytest.raises(FetchError, match="refused, the host resolves to a private, loopback, link-local or"):
+        check_url("http://special.example/x.csv", allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "address", [PUBLIC, "8.8.8.8", "1.1.1.1", "2606:4700::1111", "2a00:1450:4001:80b::200e"]
+)
+def test_public_addresses_are_fetched(address: str) -> None:
+    assert is_public_address(address)
+
+
+def test_an_ipv6_literal_is_a_host_not_a_chained_url(fake_dns: dict[str, str], tmp_path: Path) -> None:
+    from telnyx_compliance import storage
+    from telnyx_compliance.onboarding.csv_source import locate_bulk
+
+    public = "http://[2606:4700::1111]/x.csv"
+    storage.check_location(public)
+    transport = httpx.MockTransport(
+        lambda request: (
+            httpx.Response(200, content=CSV_TEXT)
+            if request.url.host == "2606:4700::1111"
+            else httpx.Response(404)
+        )
+    )
+    target = download(
+        public, tmp_path / "x.csv", max_bytes=1000, time_limit=5, allow_private=False, transport=transport
+    )
+    assert target.read_bytes() == CSV_TEXT
+    for private in (
+        "http://[fd00::1]/x.csv",
+        "https://[::ffff:7f00:1]:8443/x.csv?sig=1",
+        "http://[::1]/x.csv",
+    ):
+        with pytest.raises(storage.StorageError, match="refused, the host resolves to a private") as raised:
+            storage.stage(private, tmp_path / "staged.csv", allow_private=False)
+        assert "chained" not in str(raised.value) and "sig=1" not in str(raised.value)
+        with pytest.raises(CSVSourceError, match="COMPLIANCE_ALLOW_PRIVATE_URLS"):
+            locate_bulk(private, staging_root=tmp_path / "staging", allow_private=False)
+    for chained in ("http://[2606:4700::1111]/a.zip::zip://x.csv", "simplecache::http://[2606:4700::1]/x"):
+        with pytest.raises(storage.StorageError, match="chained"):
+            storage.check_location(chained)
+
+
+def test_a_planted_symlink_does_not_redirect_a_download(fake_dns: dict[str, str], tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"untouched")
+    (tmp_path / "a.csv.part").symlink_to(victim)  # the partial file's name before
+    (tmp_path / "a.csv").symlink_to(victim)
+    transport = _transport({"http://files.example/a.csv": httpx.Response(200, content=CSV_TEXT)})
+    target = download(
+        "http://files.example/a.csv",
+        tmp_path / "a.csv",
+        max_bytes=1000,
+        time_limit=5,
+        allow_private=False,
+        transport=transport,
+    )
+    assert victim.read_bytes() == b"untouched"
+    assert not target.is_symlink() and target.read_bytes() == CSV_TEXT
+    assert target.stat().st_mode & 0o077 == 0

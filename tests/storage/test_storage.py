@@ -188,3 +188,96 @@ def test_only_failed_reads_an_earlier_runs_results_from_the_store_parts_included
     }
     with pytest.raises(CSVSourceError, match="no results there"):
         locate_bulk(str(csv_path), None, "memory://nothing/r.csv", staging_root=tmp_path / "staging")
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "s3://root/ok#/../other/in.csv",  # a URL parser cuts at '#', fsspec reads 'ok#/../other/in.csv'
+        "s3://root/a?x=/../b",
+        "s3://root/a.csv?versionId=1",
+        "memory://root/a#b",
+        "file:///tmp/a#b.csv",
+    ],
+)
+def test_store_keys_with_a_question_mark_or_hash_are_refused(location: str) -> None:
+    with pytest.raises(
+        storage.StorageError, match=r"store keys with '\?' or '#' are refused; rename the object"
+    ):
+        storage.check_location(location)
+    scope = RunScope.for_deployment(Path("."), storage_roots=("s3://root/ok",))
+    with pytest.raises(ConfinementError, match=r"CSV: .* store keys with '\?' or '#' are refused"):
+        confine_parameter(location, "csv", scope, name="CSV")
+
+
+@pytest.mark.parametrize("written", ["a#/../../../other/x.pdf", "docs/a.pdf?x=/../../y", "docs/a#1.pdf"])
+def test_a_document_cell_with_a_question_mark_or_hash_is_refused(written: str) -> None:
+    with pytest.raises(storage.StorageError, match=r"store keys with '\?' or '#' are refused"):
+        storage.join_under("s3://root/batch", written)
+
+
+def test_prefix_checks_see_the_key_the_store_reads() -> None:
+    assert not storage.under("s3://root/ok#/../other/x", "s3://root/ok")  # the key is other/x
+    assert storage.parent("s3://root/a#b/c.csv") == "s3://root/a#b"
+    # http(s) keeps its query: a pre-signed URL's signature is not part of the path.
+    assert storage.under("https://files.example/batch/a.csv?sig=1", "https://files.example/batch")
+    storage.check_location("https://files.example/batch/a.csv?X-Amz-Signature=a%2Fb#frag")
+
+
+def test_percent_encoding_is_literal_in_a_store_key_and_decoded_in_a_file_url(
+    bucket: str, s3_endpoint: str
+) -> None:
+    """s3fs sends a key's '%' as it is (botocore quotes it), so ``ok%2F..%2Fother`` is one object inside the
+    prefix; a file:// path is percent-decoded, so there ``%2F..%2F`` is a '..' and refused."""
+    encoded = f"s3://{bucket}/root/ok%2F..%2Fother"
+    storage.check_location(encoded)
+    assert storage.under(encoded, f"s3://{bucket}/root")
+    storage.put_bytes(f"s3://{bucket}/other", b"outside")
+    storage.put_bytes(encoded, b"inside")
+    assert s3(s3_endpoint).cat_file(f"{bucket}/root/ok%2F..%2Fother") == b"inside"
+    assert storage.read_bytes(encoded) == b"inside"
+    assert s3(s3_endpoint).cat_file(f"{bucket}/other") == b"outside"
+    for location in ("file:///srv/in/a%2F..%2F..%2Fetc/passwd", "file:///srv/in/%2e%2e/x.csv"):
+        with pytest.raises(storage.StorageError, match=r"'\.\.' is refused"):
+            storage.check_location(location)
+    with pytest.raises(storage.StorageError, match="NUL"):
+        storage.check_location("file:///srv/in/a%00.csv")
+
+
+def test_a_file_url_with_a_host_is_one_clear_line_for_the_flow(prefect_harness: None, tmp_path: Path) -> None:
+    import asyncio
+
+    from configs.settings import PipelineSettings, TelnyxSettings
+    from flows.bulk_onboard import bulk_onboard
+    from tasks._client import use_settings
+
+    with pytest.raises(storage.StorageError, match=r"file:// URLs must name a local path \(file:///…\)"):
+        storage.check_location("file://host/x.csv")
+    with use_settings(TelnyxSettings(api_key="k", base_url="http://127.0.0.1:9/v2"), PipelineSettings()):
+        state = asyncio.run(bulk_onboard("file://host/x.csv", return_state=True))  # type: ignore[arg-type]
+    assert state.is_failed()
+    assert state.message == "file://host/x.csv: file:// URLs must name a local path (file:///…)"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["file://host/x.csv"],
+        ["in.csv", "--out", "file://host/r.csv"],
+        ["in.csv", "--only-failed", "file://h/r"],
+    ],
+)
+def test_a_file_url_with_a_host_is_one_clear_line_for_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from telnyx_compliance.cli import app
+
+    monkeypatch.setenv("TELNYX_BASE_URL", "http://127.0.0.1:9/v2")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # no server is started for a refusal
+    (tmp_path / "in.csv").write_text("customer_reference,country_code\nc1,DE\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["onboard", *args])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: file://h")
+    assert "file:// URLs must name a local path" in result.output and "Traceback" not in result.output
