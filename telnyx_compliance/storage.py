@@ -50,7 +50,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from telnyx_compliance._netguard import FetchError, allow_private_from_env, download, redact_url
 
@@ -646,7 +646,9 @@ def browser_link(location: str) -> str:
     if not is_url(location):
         return Path(location).resolve().as_uri()
     parts = urlsplit(location)
-    bucket, key = parts.netloc, parts.path.lstrip("/")
+    # Quoted: a key holding '&', '%', a space or a parenthesis must still name the object (and only it).
+    # (Store keys are literal: a '%' in one is a percent sign, quoted like any other.)
+    bucket, key = quote(parts.netloc, safe=""), quote(parts.path.lstrip("/"), safe="/")
     scheme = parts.scheme.lower()
     if scheme in {"s3", "s3a"}:
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")

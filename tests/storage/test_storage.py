@@ -122,6 +122,8 @@ def test_results_links_never_carry_a_signature(monkeypatch: pytest.MonkeyPatch) 
     )
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://minio:9000")
     assert storage.browser_link("s3://b/k/r.csv") == "http://minio:9000/b/k/r.csv"
+    # A key's '&', space, '%' and parentheses stay part of the key, not of the link's syntax.
+    assert storage.browser_link("s3://b/k/a&b (1)%.csv") == "http://minio:9000/b/k/a%26b%20%281%29%25.csv"
     assert storage.browser_link("https://files.example/r.csv?sig=1") == "https://files.example/r.csv?..."
 
 
