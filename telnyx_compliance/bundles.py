@@ -175,7 +175,10 @@ def bundle_report_markdown(
         for bundle in survey.unused:
             action = outcome_of.get(bundle.id, "kept (too recent)" if bundle.active else "inactive")
             age = "?" if bundle.age_days is None else str(bundle.age_days)
-            cells = (bundle.id, bundle.billing_bundle, bundle.created_at or "?", age, action)
-            lines.append("| " + " | ".join(escape_markdown(str(cell)) for cell in cells) + " |")
+            # The ids and dates come from the API: quoted as text; the age and the action are ours.
+            data = (bundle.id, bundle.billing_bundle, bundle.created_at or "?")
+            lines.append(
+                "| " + " | ".join(escape_markdown(str(cell)) for cell in data) + f" | {age} | {action} |"
+            )
         lines.append("")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import pytest
 
 from telnyx_compliance import storage
 from telnyx_compliance.onboarding.csv_source import CSVSourceError, locate_bulk
-from telnyx_compliance.onboarding.results_csv import ResultsMirror
+from telnyx_compliance.onboarding.results_csv import RESULT_COLUMNS, ResultsMirror
 
 
 def mode(path: Path) -> int:
@@ -111,7 +111,7 @@ def test_local_writes_and_fetched_results_do_not_follow_a_planted_symlink(tmp_pa
     storage.put_bytes(str(written), b"{}")
     assert written.read_bytes() == b"{}" and victim.read_bytes() == b"untouched"
 
-    storage.put_bytes("memory://staging-test/r.csv", b"row,customer_reference,status\n")
+    storage.put_bytes("memory://staging-test/r.csv", (",".join(RESULT_COLUMNS) + "\r\n").encode())
     results = tmp_path / "results.csv"
     results.symlink_to(victim)
     ResultsMirror("memory://staging-test/r.csv").fetch(results)
