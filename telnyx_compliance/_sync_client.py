@@ -18,6 +18,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_afte
 from ._base_client import BaseTelnyx, Verdict, caster, classify_failure, logger, mark_outcome_unknown
 from ._exceptions import APIError
 from ._rate_limit import RateLimiter
+from ._transport import Transports
 from .resources._sync import (
     BundlePricingResource,
     DocumentLinksResource,
@@ -45,6 +46,7 @@ class Telnyx(BaseTelnyx):
     ``api_key`` defaults to ``TELNYX_API_KEY``, ``base_url`` to ``TELNYX_BASE_URL`` or
     ``https://api.telnyx.com/v2``. ``max_retries`` bounds the retries after the first attempt and
     ``retry_total_timeout`` the seconds one call may spend retrying; ``retry_max_wait`` caps one wait.
+    ``transport``: ``aiohttp`` (the default) or ``httpx`` (httpcore's pool), see ``_transport``.
     """
 
     def __init__(
@@ -59,6 +61,8 @@ class Telnyx(BaseTelnyx):
         rate_limiter: RateLimiter | None = None,
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
+        transport: str = "aiohttp",
+        max_connections: int = 100,
     ) -> None:
         super().__init__(
             api_key,
@@ -71,8 +75,10 @@ class Telnyx(BaseTelnyx):
             allow_insecure_http=allow_insecure_http,
         )
         self._owns_http = http_client is None
+        # The pool opens a connection only when a request finds none idle, so a run never holds more
+        # connections than it had requests in flight; ``max_connections`` is a cap, not a target.
         self._http = http_client or httpx.Client(
-            timeout=timeout, limits=httpx.Limits(max_connections=100, max_keepalive_connections=100)
+            timeout=timeout, transport=Transports.build(transport, max_connections=max_connections)
         )
         self._sleep: Callable[[float], None] = time.sleep
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -68,6 +69,14 @@ class TelnyxSettings(BaseSettings):
         description="Rows in submission at once in a bulk run; unset, it follows the rate Telnyx allows.",
     )
 
+    http_transport: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp",
+        description="The pool under httpx: aiohttp's (default, lighter per call) or httpcore's.",
+    )
+    max_connections: int = Field(
+        default=100, ge=1, description="A cap on open connections; the pool opens them only on demand."
+    )
+
     @model_validator(mode="after")
     def _require_key_for_real_api(self) -> TelnyxSettings:
         if self.api_key is None or not self.api_key.get_secret_value().strip():
@@ -97,6 +106,8 @@ class TelnyxSettings(BaseSettings):
             retry_total_timeout=self.retry_total_timeout,
             rate_limiter=rate_limiter,
             allow_insecure_http=self.allow_insecure_http,
+            transport=self.http_transport,
+            max_connections=self.max_connections,
         )
 
 
