@@ -9,6 +9,9 @@ PYTEST_ARGS ?=
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Installed packages get their bytecode at install time: otherwise a shell with PYTHONDONTWRITEBYTECODE set
+# compiles Prefect's thousands of modules again at every start (docs/benchmarks.md: the fixed cost).
+export UV_COMPILE_BYTECODE := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 # Prefect's home (ephemeral database, settings) stays inside the project unless the caller sets one.

@@ -43,6 +43,7 @@ from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from telnyx_compliance._safe_logging import library_logger
 
+from ._concurrency import RoundTripFloor
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -98,6 +99,8 @@ class ClientStats:
     connection_errors: int = 0
     recovered_by_lookup: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
+    #: The lowest recent time from sending a request to its answer: bulk runs size their concurrency by it.
+    round_trip: RoundTripFloor = field(default_factory=RoundTripFloor, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record_sent(self) -> None:

@@ -6,6 +6,7 @@ The retry and replay rules are documented in ``_base_client``.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
@@ -145,7 +146,9 @@ class AsyncTelnyx(BaseTelnyx):
                     self.stats.record_sent()
                     response: httpx.Response | None = None
                     try:
+                        sent_at = time.monotonic()
                         response = await self._http.send(request)
+                        self.stats.round_trip.observe(time.monotonic() - sent_at)
                     except httpx.TransportError as exc:
                         raise self._connection_error(exc, request) from None
                     finally:  # also when cancelled: the limiter must hear of every request it let through

@@ -147,7 +147,9 @@ class Telnyx(BaseTelnyx):
                     self.stats.record_sent()
                     response: httpx.Response | None = None
                     try:
+                        sent_at = time.monotonic()
                         response = self._http.send(request)
+                        self.stats.round_trip.observe(time.monotonic() - sent_at)
                     except httpx.TransportError as exc:
                         raise self._connection_error(exc, request) from None
                     finally:  # also when cancelled: the limiter must hear of every request it let through

@@ -22,8 +22,8 @@ directly (:func:`run_bulk_async`). A run goes:
    the groups still pending then are finished together as ``pending_approval``: their orders are placed
    carrying the group and every order is wired to it, so reconcile only has to report the decision.
 
-* **Concurrency follows the rate** the server allows (``rate x 1 s`` rows in submission, between 8 and
-  256; 16 while no limit is known), unless ``max_concurrency`` fixes it.
+* **Concurrency follows Little's law**: rows in submission = the rate the server allows x the lowest
+  recent round trip x a headroom (``telnyx_compliance._concurrency``), unless ``max_concurrency`` fixes it.
 * **Memory follows concurrency**, not rows: rows are streamed and results written as rows finish.
 * **Results** are appended as rows finish and synced to disk at least every half second: a crash loses at
   most that much, and a rerun finds what those rows created.
@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import math
 import re
 import time
 from collections import Counter
@@ -50,6 +49,7 @@ from pathlib import Path
 from typing import Literal
 
 from telnyx_compliance._client import AsyncTelnyx
+from telnyx_compliance._concurrency import rows_in_flight
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._safe_logging import library_logger
 from telnyx_compliance._text import escape_markdown, markdown_code
@@ -87,8 +87,6 @@ TRANSIENT_RETRIES = 2
 #: Pause before the first of them (s); doubles for the next.
 TRANSIENT_PAUSE = 1.0
 #: Rows in submission per request per second the server allows (a request may take about this long).
-SECONDS_PER_REQUEST = 1.0
-MIN_CONCURRENCY, MAX_CONCURRENCY, UNKNOWN_RATE_CONCURRENCY = 8, 256, 16
 #: Rows read ahead of those entering, so their phone numbers can be looked up 20 per call.
 LOOKAHEAD_ROWS = 100
 #: The results CSV is synced to disk at least this often (s).
@@ -419,9 +417,7 @@ class BulkRunner:
             return self.max_concurrency
         limiter = self.client.rate_limiter
         rate = limiter.rate if limiter is not None else None
-        if rate is None:
-            return UNKNOWN_RATE_CONCURRENCY
-        return max(MIN_CONCURRENCY, min(MAX_CONCURRENCY, math.ceil(rate * SECONDS_PER_REQUEST)))
+        return rows_in_flight(rate, self.client.stats.round_trip.seconds)
 
     async def run(
         self,
