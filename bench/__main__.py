@@ -30,6 +30,7 @@ group, submit, order) take at the account's rate, over the wall time.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._sandbox import ROOT, SandboxProcess
+from telnyx_compliance._prefect_server import PrefectServerProcess
 
 CALLS_PER_ROW = 5  # address, document, group, submit, order carrying the group (a DE row)
 SCRIPT_CONCURRENCY = 64  # the script's semaphore where a case does not tune it
@@ -115,21 +117,41 @@ def _environment(sandbox: SandboxProcess, home: Path) -> dict[str, str]:
     }
 
 
+_SERVER_UP_AND_DOWN = (
+    "import asyncio\n"
+    "from telnyx_compliance._prefect_server import PrefectServerProcess\n"
+    "server = PrefectServerProcess(); server.start()\n"
+    "asyncio.run(server.ready()); server.stop()\n"
+)
+
+
 def warm_prefect_home(home: Path) -> None:
     """Prefect's home as a user has it after a first run: its database made and migrated."""
-    code = (
-        "import asyncio\n"
-        "from telnyx_compliance._prefect_server import PrefectServerProcess\n"
-        "server = PrefectServerProcess(); server.start()\n"
-        "asyncio.run(server.ready()); server.stop()\n"
-    )
     subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PREFECT_HOME": str(home)}, check=True
+        [sys.executable, "-c", _SERVER_UP_AND_DOWN],
+        cwd=ROOT,
+        env={**os.environ, "PREFECT_HOME": str(home)},
+        check=True,
     )
 
 
-def run_ours(sandbox: SandboxProcess, csv_path: Path, folder: Path, home: Path) -> Side:
-    """``compliance onboard`` as a user runs it, timed from launch to exit."""
+def prefect_server_cpu(home: Path, folder: Path) -> float:
+    """CPU seconds of starting Prefect's temporary server until it answers, and stopping it."""
+    tree = folder / "server.tree.json"
+    subprocess.run(
+        [*_tree(tree), sys.executable, "-c", _SERVER_UP_AND_DOWN],
+        cwd=ROOT,
+        env={**os.environ, "PREFECT_HOME": str(home)},
+        check=True,
+    )
+    return float(json.loads(tree.read_text())["cpu"])
+
+
+def run_ours(
+    sandbox: SandboxProcess, csv_path: Path, folder: Path, home: Path, *, api_url: str | None = None
+) -> Side:
+    """``compliance onboard`` as a user runs it, timed from launch to exit; ``api_url``: a Prefect server
+    the user configured (``PREFECT_API_URL``), so none is started."""
     sandbox.reset()
     results = folder / "ours.results.csv"
     results.unlink(missing_ok=True)
@@ -142,7 +164,7 @@ def run_ours(sandbox: SandboxProcess, csv_path: Path, folder: Path, home: Path) 
             *(sys.executable, "-m", "bench._peak", "onboard", str(csv_path), "--out", str(results), "--json"),
         ],
         cwd=ROOT,
-        env=_environment(sandbox, home),
+        env={**_environment(sandbox, home), **({"PREFECT_API_URL": api_url} if api_url else {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -326,6 +348,22 @@ def case_cpu(folder: Path, home: Path, sizes: Sequence[int], concurrency: int) -
                 f"{mine.completed}/{mine.rows}), script {theirs.cpu:6.1f} s CPU ({theirs.wall:5.1f} s wall, "
                 f"{theirs.completed}/{theirs.rows})"
             )
+        rows = sizes[0]
+        with PrefectServerProcess() as server:
+            asyncio.run(server.ready())
+            configured = run_ours(
+                sandbox,
+                folder / f"cpu-{rows}" / "onboarding.csv",
+                folder / f"cpu-{rows}",
+                home,
+                api_url=server.api_url,
+            )
+    server_cpu = prefect_server_cpu(home, folder)
+    print(
+        f"  fixed cost: Prefect's temporary server takes {server_cpu:.1f} s CPU to start and stop; with a "
+        f"server configured (PREFECT_API_URL) ours at {rows} rows takes {configured.cpu:.1f} s CPU "
+        f"({configured.wall:.1f} s wall) and starts none"
+    )
     return CpuLine(ours), CpuLine(script)
 
 
