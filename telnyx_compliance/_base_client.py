@@ -5,19 +5,10 @@ error mapping, retry decisions, ``Retry-After`` parsing, key redaction and reque
 
 Retry and replay rules
 ----------------------
-* ``429`` is always retried, waiting ``Retry-After`` (seconds or an HTTP date; a past date waits briefly,
-  an absurd value is capped at ``retry_max_wait``) and pausing the shared ``RateLimiter`` for everyone.
-* A request that provably never reached the server (``httpx.ConnectError``, ``ConnectTimeout``,
-  ``PoolTimeout``) is retried for any method; so is ``408``.
-* ``GET``, ``PATCH``, ``DELETE`` (and POSTs declared idempotent, e.g. ``submit_for_approval`` or a bulk create
-  carrying an ``idempotency_key``) are also retried on ``409``, ``5xx``, timeouts and dropped connections,
-  with exponential backoff and full jitter.
-* Any other ``POST`` whose outcome is unknown (a timeout or dropped connection after the request was sent,
-  or a ``5xx``) is **never replayed blindly**. ``create`` methods that carry a ``customer_reference`` call
-  ``find_existing`` (by default a list filtered on that reference): a found resource is returned as if the
-  create had answered, and the POST is replayed only when nothing was found. Without a reference the error
-  is raised with ``outcome_unknown=True`` and a message saying so.
-* Attempts are bounded by ``max_retries`` and the whole call by ``retry_total_timeout`` seconds.
+:func:`retry_verdict` decides whether a failed request is sent again (layer 1 of ``docs/retries.md``, which
+describes every rule and every layer): ``408``, ``429`` and requests that never left the machine always,
+idempotent requests on any transient failure, and a non-idempotent ``POST`` whose outcome is unknown never
+blindly: ``find_existing`` looks the resource up first.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``AsyncTelnyx``: the hand-written async client (``_sync_client.py`` is generated from this file).
 
-The retry and replay rules are documented in ``_base_client``.
+The retry and replay rules: ``docs/retries.md`` (layer 1), decided by ``_base_client.retry_verdict``.
 """
 
 from __future__ import annotations
