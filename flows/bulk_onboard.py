@@ -1,15 +1,9 @@
 """``bulk_onboard``: every row of an onboarding CSV at the account's rate limit, with one line of result each.
 
-Reads and validates the CSV (invalid rows are reported, not run), submits the rows at the rate Telnyx
-allows, waits for all their reviews together, orders and attaches as groups are approved, writes the
-results CSV as rows finish, and publishes a progress artifact, a markdown summary, a link to the results CSV
-and a table of the rows that did not complete. It emits an event per requirement-group decision it saw and
-one summary event (``tasks/events.py``). The flow ends Failed unless every valid row completed (the same
-rule as the CLI's exit code).
-
-The rows are run by the library's :class:`~telnyx_compliance.onboarding.bulk.BulkRun`, not by one Prefect
-task per row or batch: rows do not wait for Prefect. ``compliance onboard`` starts the run before Prefect's
-server is up and this flow picks it up (:meth:`BulkRun.claim`); a deployment's run starts it here.
+How a run goes, the CSV format, the results CSV and reruns: ``docs/bulk-runs.md``. The rows are run by the
+library's :class:`~telnyx_compliance.onboarding.bulk.BulkRun`, not by Prefect tasks; this flow starts the run
+(or takes over the one the command line started: ``docs/architecture.md``) and reports on it in Prefect. It
+ends Failed unless every valid row completed (the same rule as the command line's exit code).
 """
 
 from __future__ import annotations
@@ -60,7 +54,7 @@ async def bulk_onboard(
         csv_path: Where the onboarding CSV is: a path on the worker, relative to its data folder
             (COMPLIANCE_INPUT_ROOT, by default the data folder of the project) and inside it; a store URL
             (s3://bucket/batch/customers.csv, gs://, az://) under COMPLIANCE_STORAGE_ROOTS; or an http(s)
-            URL. One row per customer and market (the README's "CSV format"); the documents it names are
+            URL. One row per customer and market (docs/bulk-runs.md, "CSV format"); the documents it names are
             read relative to its folder or prefix.
         out: Where to write the results CSV, one line per input row: a .csv path in the data folder or a
             store URL under the storage roots; never over a file that is not a results CSV. Empty: beside

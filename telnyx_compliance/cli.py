@@ -216,7 +216,7 @@ def onboard(
     csv_path: Annotated[
         str,
         typer.Argument(
-            help="Onboarding CSV (see README 'CSV format'): a path, or a URL (s3://, gs://, az://, file://, "
+            help="Onboarding CSV (see docs/bulk-runs.md): a path, or a URL (s3://, gs://, az://, file://, "
             "http(s)://); documents are read relative to its folder or prefix.",
             metavar="CSV",
         ),
