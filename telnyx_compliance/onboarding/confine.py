@@ -33,6 +33,7 @@ from typing import Any, Final, Literal
 
 from telnyx_compliance import storage
 from telnyx_compliance._text import excerpt
+from telnyx_compliance.locations import Location
 
 __all__ = [
     "DATA_FOLDER",
@@ -162,7 +163,7 @@ class RunScope:
 
 
 def confine_parameter(
-    value: str,
+    value: str | Location,
     purpose: Purpose,
     scope: RunScope,
     *,
@@ -177,39 +178,45 @@ def confine_parameter(
     pipeline (default: its header is the results CSV's): a run never replaces anything else.
     """
 
+    where = Location.parse(value)
+
     def refuse(reason: str) -> ConfinementError:
-        return ConfinementError(f"{name} {excerpt(storage.redact(value), 80)!s}: {reason}")
+        return ConfinementError(f"{name} {excerpt(where.redacted, 80)!s}: {reason}")
 
     writes = purpose in _WRITES
     try:
-        storage.check_location(value, writable=writes)
+        where.check(writable=writes)
     except storage.StorageError as error:
         raise ConfinementError(f"{name}: {error}") from None
-    if not value.strip():
+    if not where.text.strip():
         raise refuse("empty")
-    if storage.is_remote(value):
-        location = value
+    if not where.is_local:
+        location = where.text
         if (
-            storage.on_store(value)
+            where.is_store
             and scope.confined
-            and not any(storage.under(value, root) for root in scope.storage_roots)
+            and not any(where.is_under(root) for root in scope.storage_roots)
         ):
-            allowed = ", ".join(storage.redact(root) for root in scope.storage_roots) or "none configured"
+            allowed = (
+                ", ".join(Location.parse(root).redacted for root in scope.storage_roots) or "none configured"
+            )
             raise refuse(
                 f"outside the storage roots a deployment may use ({allowed}; COMPLIANCE_STORAGE_ROOTS "
                 "sets them)"
             )
         # http(s): read only (check_location refused writing), the network guard decides on the host.
     else:
-        location = str(_local(value, purpose, scope, refuse))
+        location = str(_local(where, purpose, scope, refuse))
     if purpose == "results":
         _check_results_target(location, scope, refuse, is_ours)
     return location
 
 
-def _local(value: str, purpose: Purpose, scope: RunScope, refuse: Callable[[str], ConfinementError]) -> Path:
+def _local(
+    value: Location, purpose: Purpose, scope: RunScope, refuse: Callable[[str], ConfinementError]
+) -> Path:
     try:
-        written = storage.local_path(value)
+        written = value.path
     except storage.StorageError as error:
         raise refuse(str(error)) from None
     if not scope.confined:
@@ -253,7 +260,7 @@ def _check_results_target(
     refuse: Callable[[str], ConfinementError],
     is_ours: Callable[[str, Mapping[str, Any] | None], bool] | None,
 ) -> None:
-    if not storage.is_remote(location):
+    if Location.parse(location).is_local:
         path = Path(location)
         if path.is_dir():
             raise refuse("is a directory: name the results CSV file")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from telnyx_compliance import storage
-from telnyx_compliance.onboarding.csv_source import CSVSourceError, is_url, materialise_csv
+from telnyx_compliance.locations import Location
+from telnyx_compliance.onboarding.csv_source import CSVSourceError, materialise_csv
 
 CSV_TEXT = "customer_reference,country_code\nacme,DE\n"
 
@@ -70,4 +71,4 @@ def test_a_path_is_used_as_it_is_and_a_missing_one_is_a_clear_error(tmp_path: Pa
     assert materialise_csv(str(csv_path), tmp_path / "unused") == csv_path
     with pytest.raises(CSVSourceError, match="no such CSV file"):
         materialise_csv(str(tmp_path / "absent.csv"), tmp_path)
-    assert is_url("https://files.example/x.csv") and not is_url(str(csv_path))
+    assert Location.parse("https://files.example/x.csv").is_http and Location.parse(str(csv_path)).is_local
