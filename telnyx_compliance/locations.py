@@ -14,8 +14,9 @@ written                ``kind``   read and written
 A location knows its redacted form (no ``user:pass@``, no query string: :attr:`Location.redacted`, which is
 also its ``str`` and ``repr``, so a message cannot leak a pre-signed credential by accident), how to join a
 child under it without leaving it (:meth:`Location.join`), whether it lies under a prefix
-(:meth:`Location.is_under`), and which texts are refused outright (:meth:`Location.check`). What a *run* may
-name on top of that (data roots, storage roots, results files only, never over another file) is the trust
+(:meth:`Location.is_under`), how it is confined to a local folder (:meth:`Location.within`: no ``..`` out of
+it, no symbolic link out of it), and which texts are refused outright (:meth:`Location.check`). What a *run*
+may name on top of that (data roots, storage roots, results files only, never over another file) is the trust
 model's: :func:`telnyx_compliance.onboarding.confine.confine_parameter` applies it to a location.
 
 A store key is read by fsspec as written, ``?`` and ``#`` included, while a URL parser cuts there: such
@@ -38,7 +39,7 @@ from urllib.parse import unquote, urlsplit
 
 from telnyx_compliance._netguard import redact_url
 
-__all__ = ["HTTP_SCHEMES", "OBJECT_SCHEMES", "Kind", "Location", "StorageError"]
+__all__ = ["HTTP_SCHEMES", "OBJECT_SCHEMES", "ConfinementError", "Kind", "Location", "StorageError"]
 
 #: Schemes read and written through fsspec, with the package that provides each.
 OBJECT_SCHEMES: Final[Mapping[str, str]] = {
@@ -63,6 +64,11 @@ _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 class StorageError(ValueError):
     """A location was refused or could not be read or written; the message names it redacted."""
+
+
+class ConfinementError(ValueError):
+    """A path or URL names something outside what the run may use; the message says what and why (without
+    the content of any file)."""
 
 
 def _scheme_of(text: str) -> str:
@@ -291,3 +297,30 @@ class Location:
         if relative == ".." or relative.startswith("../"):
             raise StorageError(f"the path resolves outside the documents prefix {self}: refused")
         return Location.parse(self.text.rstrip("/") + "/" + relative)
+
+    def within(self, root: Path) -> Path:
+        """The resolved path of this location, a path relative to ``root`` or absolute inside it.
+
+        Checked as written (no NUL, no URL, no UNC or backslash path, no ``..`` out of ``root``) and as
+        resolved (no symbolic link out of ``root``). Raises :class:`ConfinementError`.
+        """
+        text = self.text
+        if "\x00" in text:
+            raise ConfinementError("the path contains a NUL character")
+        if "://" in text:
+            raise ConfinementError("expected a file path, got a URL: download the document first")
+        if "\\" in text or text.startswith("//"):
+            raise ConfinementError("UNC and backslash paths are refused: write the path with '/'")
+        base = root.resolve()
+        lexical = Path(os.path.normpath(text if os.path.isabs(text) else base / text))
+        if not lexical.is_relative_to(base):
+            raise ConfinementError(f"the path resolves outside the documents folder {base}: refused")
+        resolved = lexical.resolve()
+        if not resolved.is_relative_to(base):
+            links = (Path(*lexical.parts[: i + 1]) for i in range(len(lexical.parts)))
+            link = next((str(part) for part in links if part.is_symlink()), str(lexical))
+            raise ConfinementError(
+                f"the path goes through a symbolic link ({link}) that resolves outside the documents folder "
+                f"{base}: refused"
+            )
+        return resolved

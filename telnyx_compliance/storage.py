@@ -21,19 +21,21 @@ starts a run, and fsspec also speaks ``ssh``, ``ftp``, ``github`` and archive fo
 Credentials come from each store's standard environment (``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL`` for
 S3-compatible stores, ``GOOGLE_APPLICATION_CREDENTIALS``, ``AZURE_STORAGE_*``), or from ``storage_options``
 (fsspec's keyword arguments, e.g. ``{"key": ..., "secret": ..., "endpoint_url": ...}``), which the flows load
-from a Prefect Secret block. Messages name URLs through :func:`redact`: no ``user:pass@``, no query string.
+from a Prefect Secret block. Messages name URLs redacted: no ``user:pass@``, no query string.
+
+What a location *is* (its kind, parent, what lies under it, what is refused) is told by
+:class:`~telnyx_compliance.locations.Location`; every function here takes a location or its text.
+:func:`redact`, :func:`check_location`, :func:`local_path`, :func:`parent`, :func:`under` and
+:func:`join_under` give that class's answers for a location written as text.
 
 Reads are *staged*: the object is copied to a local folder (:func:`staging_dir`) and the rest of the pipeline
 reads that copy, under the same checks as a local file (size, content, re-read before upload). The copies are
 confidential: the staging folder is this user's alone (0700, see :func:`staging_root`) and each copy is a new
 0600 file renamed into place, so no other user of the machine reads it or redirects it with a symlink.
 
-A store key is read by fsspec as written, ``?`` and ``#`` included, while a URL parser cuts there: such
-keys are refused, so the ``..`` and prefix checks see the key that is read. A ``%`` is literal in a store key
-(fsspec and the store do not decode it); a ``file://`` path is percent-decoded, then checked. A store that
-fails is reported in one line by kind (not found, access denied, no credentials, cannot reach the store,
-invalid options), never with the store's own text, which can name the endpoint or quote a policy or an
-option.
+A store that fails is reported in one line by kind (not found, access denied, no credentials, cannot
+reach the store, invalid options), never with the store's own text, which can name the endpoint or quote a
+policy or an option.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ and nothing more: not the worker's code, settings or other files. The trust mode
     (``sys.prefix``, site-packages), even when a root was set wide.
 
 Each check is made on the path as written and again on the resolved path (a symbolic link inside a root that
-points out of it, or into the project's code, is refused). :func:`confine` is the path primitive the
-document checks use too (a CSV's ``doc_*`` cells, a request's documents).
+points out of it, or into the project's code, is refused). :func:`confine` (:meth:`Location.within
+<telnyx_compliance.locations.Location.within>`) is the path primitive the document checks use too (a CSV's
+``doc_*`` cells, a request's documents).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any, Final, Literal
 
 from telnyx_compliance import storage
 from telnyx_compliance._text import excerpt
-from telnyx_compliance.locations import Location
+from telnyx_compliance.locations import ConfinementError, Location
 
 __all__ = [
     "DATA_FOLDER",
@@ -55,37 +56,10 @@ PROTECTED_FOLDERS: Final = (".venv", ".git", "deployments", "configs", ".prefect
 _RESULTS_SUFFIX: Final = ".csv"
 
 
-class ConfinementError(ValueError):
-    """A path or URL names something outside what the run may use; the message says what and why (without
-    the content of any file)."""
-
-
 def confine(root: Path, written: str | os.PathLike[str]) -> Path:
-    """The resolved path of ``written`` (relative to ``root``, or absolute inside it).
-
-    Checked as written (no NUL, no URL, no UNC or backslash path, no ``..`` out of ``root``) and as resolved
-    (no symbolic link out of ``root``). Raises :class:`ConfinementError`.
-    """
-    text = os.fspath(written)
-    if "\x00" in text:
-        raise ConfinementError("the path contains a NUL character")
-    if "://" in text:
-        raise ConfinementError("expected a file path, got a URL: download the document first")
-    if "\\" in text or text.startswith("//"):
-        raise ConfinementError("UNC and backslash paths are refused: write the path with '/'")
-    base = root.resolve()
-    lexical = Path(os.path.normpath(text if os.path.isabs(text) else base / text))
-    if not lexical.is_relative_to(base):
-        raise ConfinementError(f"the path resolves outside the documents folder {base}: refused")
-    resolved = lexical.resolve()
-    if not resolved.is_relative_to(base):
-        links = (Path(*lexical.parts[: i + 1]) for i in range(len(lexical.parts)))
-        link = next((str(part) for part in links if part.is_symlink()), str(lexical))
-        raise ConfinementError(
-            f"the path goes through a symbolic link ({link}) that resolves outside the documents folder "
-            f"{base}: refused"
-        )
-    return resolved
+    """The resolved path of ``written`` inside ``root`` (:meth:`Location.within
+    <telnyx_compliance.locations.Location.within>`); raises :class:`ConfinementError`."""
+    return Location.parse(written).within(root)
 
 
 def _python_installation() -> tuple[Path, ...]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from telnyx_compliance.locations import Location, StorageError
+from telnyx_compliance.locations import ConfinementError, Location, StorageError
 
 SECRET = "hunter2-X-Amz-Signature-abc"
 
@@ -144,3 +144,23 @@ def test_parse_is_idempotent_and_locations_compare_by_what_was_written() -> None
     assert Location.parse(location) is location
     assert Location.parse(Path("data/in.csv")) == Location.parse("data/in.csv")
     assert len({Location.parse("s3://b/in.csv"), Location.parse("s3://b/in.csv")}) == 1
+
+
+def test_within_confines_a_path_to_its_root_as_written_and_as_resolved(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.pdf").write_bytes(b"%PDF")
+    (tmp_path / "secret.pdf").write_bytes(b"%PDF")
+    (root / "link.pdf").symlink_to(tmp_path / "secret.pdf")
+    assert Location.parse("sub/a.pdf").within(root) == (root / "sub" / "a.pdf").resolve()
+    assert Location.parse(str(root / "sub" / "a.pdf")).within(root) == (root / "sub" / "a.pdf").resolve()
+    for written, reason in [
+        ("../secret.pdf", "outside the documents folder"),
+        (str(tmp_path / "secret.pdf"), "outside the documents folder"),
+        ("link.pdf", r"symbolic link \(.*link.pdf\)"),
+        ("s3://b/a.pdf", "got a URL"),
+        ("sub\\a.pdf", "backslash"),
+        ("//server/share/a.pdf", "UNC"),
+    ]:
+        with pytest.raises(ConfinementError, match=reason):
+            Location.parse(written).within(root)
