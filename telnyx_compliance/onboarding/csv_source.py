@@ -67,13 +67,13 @@ def materialise_csv(
     store prefix, so a rerun finds the same copy). ``allow_private`` (default:
     ``COMPLIANCE_ALLOW_PRIVATE_URLS``) allows loopback and private hosts."""
     where = Location.parse(source)
-    if where.is_local:
-        path = where.path
-        if not path.is_file():
-            raise CSVSourceError(f"{source}: no such CSV file")
-        return path
-    folder = storage.staging_dir(source if where.is_http else where.parent.text, staging_root)
     try:
+        if where.is_local:
+            path = where.path
+            if not path.is_file():
+                raise CSVSourceError(f"{source}: no such CSV file")
+            return path
+        folder = storage.staging_dir(source if where.is_http else where.parent.text, staging_root)
         return storage.stage(
             where,
             folder / _fetched_name(where),
