@@ -277,19 +277,15 @@ def _run_bulk_command(
     import asyncio
 
     from telnyx_compliance._prefect_server import PrefectServerProcess
+    from telnyx_compliance.locations import Location
     from telnyx_compliance.onboarding.confine import ConfinementError, RunScope
     from telnyx_compliance.onboarding.csv_io import CSVFormatError, count_rows
-    from telnyx_compliance.onboarding.csv_source import (
-        CSVSourceError,
-        confine_bulk,
-        locate_bulk,
-        redact_source,
-    )
+    from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_bulk, locate_bulk
     from telnyx_compliance.settings import PipelineSettings
     from telnyx_compliance.terminal import Terminal
 
     pipeline = pipeline or PipelineSettings()
-    named = redact_source(csv_path)
+    named = Location.parse(csv_path).redacted
     try:  # a deployment's rules but the roots: results CSVs only, never over another file
         csv_path, out, only_failed = confine_bulk(
             RunScope.for_command_line(), csv_path, out, only_failed, names=("CSV", "--out", "--only-failed")
@@ -317,7 +313,9 @@ def _run_bulk_command(
                 server.stop(wait=False)
             raise _fail(str(exc)) from None
         terminal.started(
-            named.split("?", 1)[0].rsplit("/", 1)[-1], rows, redact_source(locations.results_location)
+            named.split("?", 1)[0].rsplit("/", 1)[-1],
+            rows,
+            Location.parse(locations.results_location).redacted,
         )
         try:
             summary, stats = asyncio.run(

@@ -53,12 +53,12 @@ from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._safe_logging import library_logger
 from telnyx_compliance._text import escape_markdown, markdown_code
+from telnyx_compliance.locations import Location
 from telnyx_compliance.onboarding.approvals import ApprovalWatcher
 from telnyx_compliance.onboarding.csv_io import ParsedRow, count_rows, iter_rows
 from telnyx_compliance.onboarding.csv_source import (
     BulkLocations,
     normal_location,
-    redact_source,
     results_location_for,
 )
 from telnyx_compliance.onboarding.known import KnownResources, MarketKey
@@ -732,8 +732,8 @@ class BulkRun:
         self.summary = BulkSummary(
             csv_path=self.csv_path,
             results_path=self.results_path,
-            csv_location=redact_source(csv_location),
-            results_location=redact_source(results_location),
+            csv_location=Location.parse(csv_location).redacted,
+            results_location=Location.parse(results_location).redacted,
         )
         #: Data rows of the CSV (known once the file passed its check): one line each in the results.
         self.rows_total: int | None = None

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from telnyx_compliance import storage
 from telnyx_compliance._text import excerpt
+from telnyx_compliance.locations import Location
 from telnyx_compliance.onboarding.confine import ConfinementError, confine
 from telnyx_compliance.onboarding.errors import DocumentChangedError
 from telnyx_compliance.onboarding.mapping import RequirementMapping
@@ -245,8 +246,8 @@ def build_plan(
             if given is None:
                 problem(expected, None)
                 continue
-            if isinstance(given, str) and storage.is_remote(given):
-                shown = excerpt(storage.redact(given), _MAX_GOT)
+            if isinstance(given, str) and not Location.parse(given).is_local:
+                shown = excerpt(Location.parse(given).redacted, _MAX_GOT)
                 if document_urls is None:
                     problem(expected, f"{shown} (documents given by URL are not read here)")
                     continue
@@ -264,7 +265,9 @@ def build_plan(
                 except ValueError as error:  # StorageError: a file:// URL with a host
                     problem(expected, excerpt(str(error), _MAX_GOT))
                     continue
-            if documents_root is not None and not (isinstance(given, str) and storage.is_remote(given)):
+            if documents_root is not None and not (
+                isinstance(given, str) and not Location.parse(given).is_local
+            ):
                 try:
                     path = confine(documents_root, path)
                 except ConfinementError as error:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from telnyx_compliance import storage
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError, is_transient
+from telnyx_compliance.locations import Location
 from telnyx_compliance.onboarding.csv_source import DocumentURLs
 from telnyx_compliance.onboarding.ensure import (
     attach_orders,
@@ -110,7 +110,7 @@ def plan_request(
     settings = settings or PipelineSettings()
     if documents_root is None:
         base = settings.documents_base_dir
-        documents_root = Path(base) if base and not storage.is_url(base) else Path.cwd()
+        documents_root = Path(base) if base and not Location.parse(base).has_scheme else Path.cwd()
     try:
         plan = build_plan(
             request,
