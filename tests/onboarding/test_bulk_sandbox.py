@@ -102,6 +102,14 @@ async def test_the_example_csv_onboards_valid_rows_and_reports_the_others(
     assert "[business_registration_number]" in results[12].error and "[tax_id]" in results[12].error
     assert "denied by review" in results[8].error and results[8].requirement_group_status == "declined"
     assert summary.errors["invalid business_registration_number, tax_id"] == 1
+    # Each line says what kind of failure it was, as the pipeline caught it (not read from its text).
+    assert {row: line.error_kind for row, line in results.items() if line.status != "completed"} == {
+        8: ErrorKind.DECLINED,
+        9: ErrorKind.INVALID_INPUT,
+        10: ErrorKind.INVALID_INPUT,
+        11: ErrorKind.INVALID_INPUT,
+        12: ErrorKind.PLAN_UNMET,  # valid as CSV; the market's requirements cannot be met: invalid too
+    }
 
     # Rows sharing customer, country, type and action share one address and group, each with its own order.
     acme = [results[2], results[3]]
