@@ -54,7 +54,7 @@ EPHEMERAL_STARTUP_TIMEOUT = 120
 def _project_module(path: str) -> ModuleType:
     """A module of the application (``flows/...``: the checkout's top-level folders), loaded from its file
     the way a Prefect worker loads a deployment's entrypoint (``load_script_as_module``), relative to the
-    project folder: ``COMPLIANCE_PROJECT_DIR`` when set, else the working folder.
+    project folder (:func:`_project_folder`).
 
     The installed distribution holds only ``telnyx_compliance``; the application is the checkout. Its
     modules import their siblings (``configs``, ``tasks``) as an editable install or the checkout as the
@@ -64,17 +64,33 @@ def _project_module(path: str) -> ModuleType:
     from prefect.exceptions import ScriptError
     from prefect.utilities.importtools import load_script_as_module
 
-    project = Path(os.environ.get("COMPLIANCE_PROJECT_DIR") or Path.cwd())
-    script = project / path
-    if not script.is_file():
+    project = _project_folder(path)
+    if project is None:
         raise _fail(
-            f"this command runs the Prefect flows, which live in a checkout of the project ({path} not found "
-            f"in {project}): run it from the checkout or set COMPLIANCE_PROJECT_DIR to it"
+            f"this command runs the Prefect flows, which live in a checkout of the project ({path} not "
+            "found): run it from the checkout or set COMPLIANCE_PROJECT_DIR to it"
         )
     try:
-        return load_script_as_module(str(script))
+        return load_script_as_module(str(project / path))
     except ScriptError as error:
-        raise _fail(f"{script}: cannot be loaded: {error.user_exc!r}") from None
+        raise _fail(f"{project / path}: cannot be loaded: {error.user_exc!r}") from None
+
+
+def _project_folder(path: str) -> Path | None:
+    """The checkout holding ``path``: ``COMPLIANCE_PROJECT_DIR`` when set, else the one this environment
+    installed (an editable install), else the working folder; None when none holds it."""
+    import importlib.util
+
+    named = os.environ.get("COMPLIANCE_PROJECT_DIR")
+    if named:
+        return Path(named) if (Path(named) / path).is_file() else None
+    top = path.split("/", 1)[0]
+    spec = importlib.util.find_spec(top)  # finds the installed checkout's package; changes nothing
+    installed = [Path(folder).parent for folder in (spec.submodule_search_locations or [])] if spec else []
+    for candidate in (*installed, Path.cwd()):
+        if (candidate / path).is_file():
+            return candidate
+    return None
 
 
 @contextmanager

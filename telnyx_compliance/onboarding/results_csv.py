@@ -141,17 +141,28 @@ def _current_cells(cells: list[str], header: tuple[str, ...]) -> list[str] | Non
     """A line's cells in today's columns: as they are, or a legacy line's with an empty ``error_kind``
     added; None for a line of neither width (a header, or a line cut short by a crash)."""
     if header == LEGACY_COLUMNS:
-        return [*cells[:_KIND_AT], "", *cells[_KIND_AT:]] if len(cells) == len(LEGACY_COLUMNS) else None
+        if len(cells) != len(LEGACY_COLUMNS):
+            return None
+        kind = _derived_kind(cells[RESULT_COLUMNS.index("status")])
+        return [*cells[:_KIND_AT], kind.value if kind is not None else "", *cells[_KIND_AT:]]
     return cells if len(cells) == len(RESULT_COLUMNS) else None
 
 
-def _error_kind(cell: str, status: str) -> ErrorKind | None:
-    """The ``error_kind`` cell read back: a kind this pipeline knows; an empty cell (a legacy file) is
-    derived from the status where it tells (declined), else left empty."""
+def _derived_kind(status: str) -> ErrorKind | None:
+    """The kind of a line written before ``error_kind`` existed: what its status tells (declined), else
+    unknown (empty)."""
+    return ErrorKind.DECLINED if status == "declined" else None
+
+
+def _error_kind(cell: str | None, status: str) -> ErrorKind | None:
+    """The ``error_kind`` cell read back: a kind this pipeline knows, else empty; derived from the status
+    when the file has no such column (written before it existed)."""
+    if cell is None:
+        return _derived_kind(status)
     try:
         return ErrorKind(cell)
     except ValueError:
-        return ErrorKind.DECLINED if status == "declined" else None
+        return None
 
 
 def _unescape(value: str) -> str:
@@ -170,6 +181,7 @@ def _parse_line(line: dict[str, str]) -> ResultRow | None:
     if status not in ROW_STATUSES:
         return None
     cell = {name: _unescape(line.get(name) or "") for name in RESULT_COLUMNS}
+    kind = line.get("error_kind")
     return ResultRow(
         row=row,
         customer_reference=cell["customer_reference"],
@@ -180,7 +192,7 @@ def _parse_line(line: dict[str, str]) -> ResultRow | None:
         requirement_group_status=cell["requirement_group_status"],
         attached_orders=tuple(cell["attached_orders"].split()),
         error=cell["error"],
-        error_kind=_error_kind(cell["error_kind"], status),
+        error_kind=_error_kind(None if kind is None else cell["error_kind"], status),
         row_digest=cell["row_digest"],
     )
 
