@@ -20,7 +20,7 @@ from telnyx_compliance._exceptions import APIConnectionError
 from telnyx_compliance.onboarding.bulk import BulkRunner, BulkSummary
 from telnyx_compliance.onboarding.bulk import runner as bulk_runner
 from telnyx_compliance.onboarding.csv_io import ParsedRow
-from telnyx_compliance.onboarding.errors import ErrorKind, OnboardingError
+from telnyx_compliance.onboarding.errors import ErrorKind, OnboardingError, kind_of
 from telnyx_compliance.onboarding.known import KnownResources
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingRequest
@@ -161,6 +161,7 @@ async def test_a_write_whose_outcome_is_unknown_is_not_transient() -> None:
     lost = APIConnectionError(
         message="connection lost", request=httpx.Request("POST", "http://x/v2/documents")
     )
-    assert is_transient(lost)
+    assert is_transient(lost) and kind_of(lost) is ErrorKind.TRANSIENT
     lost.outcome_unknown = True
     assert not is_transient(lost)
+    assert kind_of(lost) is ErrorKind.OUTCOME_UNKNOWN  # reported as such, never run again

@@ -124,6 +124,7 @@ class BulkRun:
 
     @property
     def key(self) -> tuple[str, str]:
+        """What the run is about: its CSV and its results, as :func:`handed_over` compares them."""
         if self.locations is not None:
             return _run_key(self.locations.csv_location, self.locations.results_location)
         return str(self.csv_path.resolve()), str(self.results_path.resolve())
