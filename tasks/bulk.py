@@ -37,8 +37,8 @@ from telnyx_compliance.onboarding.results_csv import RESULT_COLUMNS
 
 #: Rows shown in the table of rows that did not complete (the results CSV has them all).
 TABLE_ROWS = 500
-#: Columns of that table.
-TABLE_COLUMNS = ("row", "customer_reference", "status", "error")
+#: Columns of that table (``error_kind`` empty in results written before it existed).
+TABLE_COLUMNS = ("row", "customer_reference", "status", "error_kind", "error")
 
 
 class PrefectRateLimiter(RateLimiter):

@@ -26,7 +26,7 @@ from telnyx_compliance import storage
 from telnyx_compliance._text import excerpt
 from telnyx_compliance.locations import Location
 from telnyx_compliance.onboarding.confine import ConfinementError, confine
-from telnyx_compliance.onboarding.errors import DocumentChangedError
+from telnyx_compliance.onboarding.errors import DocumentChangedError, ErrorKind
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.references import (
     DEFAULT_PREFIX,
@@ -169,6 +169,8 @@ class PlanProblem(BaseModel):
 
 class PlanError(ValueError):
     """The request cannot meet the market's requirements; ``problems`` names every one."""
+
+    kind = ErrorKind.PLAN_UNMET
 
     def __init__(self, key: OnboardingKey, problems: Sequence[PlanProblem]) -> None:
         self.key = key
@@ -466,11 +468,6 @@ def sniff_content_type(head: bytes, filename: str) -> str:
             return content_type
     guessed, _ = mimetypes.guess_type(filename)
     return guessed or "application/octet-stream"
-
-
-def sha256_of_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    return _hash_and_sniff(path)[0]
 
 
 def _types_text(types: Iterable[str] = ALLOWED_DOCUMENT_TYPES) -> str:

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from telnyx_compliance.onboarding.errors import ErrorKind
 from telnyx_compliance.onboarding.request import OnboardingKey
 from telnyx_compliance.onboarding.requirements import FieldKind
 
@@ -152,9 +153,15 @@ class OnboardingResult(BaseModel):
     handover: HandOver | None = None
     steps: tuple[StepEvent, ...] = ()
     error: str | None = None
-    #: The error was a transient API failure (429, 408, 5xx, connection) the client's retries did not
-    #: outlast: nothing is wrong with the request; running it again (every step is idempotent) may succeed.
-    transient: bool = False
+    #: What kind of failure ``error`` is, decided where it was caught (None when the onboarding did not fail).
+    error_kind: ErrorKind | None = None
+
+    @property
+    def transient(self) -> bool:
+        """The error was a transient API failure (429, 408, 5xx, connection) the client's retries did not
+        outlast: nothing is wrong with the request; running it again (every step is idempotent) may
+        succeed."""
+        return self.error_kind is ErrorKind.TRANSIENT
 
     @property
     def document_ids(self) -> tuple[str, ...]:
@@ -181,8 +188,8 @@ class OnboardingResult(BaseModel):
         }
 
     @classmethod
-    def failed(cls, key: OnboardingKey, error: str, **fields: object) -> OnboardingResult:
-        """A result for an onboarding that stopped on an error (plan, API or unexpected)."""
+    def failed(cls, key: OnboardingKey, error: str, *, kind: ErrorKind, **fields: object) -> OnboardingResult:
+        """A result for an onboarding that stopped on an error (plan, API or unexpected) of ``kind``."""
         return cls.model_validate(
             {
                 "customer_reference": key.customer_reference,
@@ -191,6 +198,7 @@ class OnboardingResult(BaseModel):
                 "action": key.action,
                 "status": "failed",
                 "error": error,
+                "error_kind": kind,
                 **fields,
             }
         )

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Final
 
 from telnyx_compliance._client import AsyncTelnyx
-from telnyx_compliance._exceptions import APIError, is_transient
+from telnyx_compliance._exceptions import APIError
 from telnyx_compliance.locations import Location
 from telnyx_compliance.onboarding.csv_source import DocumentURLs
 from telnyx_compliance.onboarding.ensure import (
@@ -38,7 +38,7 @@ from telnyx_compliance.onboarding.ensure import (
     poll_approval,
     submit_requirement_group,
 )
-from telnyx_compliance.onboarding.errors import OnboardingError
+from telnyx_compliance.onboarding.errors import ErrorKind, OnboardingError, kind_of
 from telnyx_compliance.onboarding.known import KnownResources
 from telnyx_compliance.onboarding.lookups import lookup_all_requirements
 from telnyx_compliance.onboarding.mapping import RequirementMapping
@@ -155,8 +155,10 @@ def build_result(
     attached: Sequence[AttachedOrder] = (),
     steps: Sequence[StepEvent] = (),
     error: str | None = None,
+    error_kind: ErrorKind | None = None,
 ) -> OnboardingResult:
-    """The result for what the steps produced so far; status follows the group's status and ``error``."""
+    """The result for what the steps produced so far; status follows the group's status and ``error`` (of
+    ``error_kind``)."""
     reviews = {review.requirement_id: review for review in group.requirements} if group is not None else {}
     document_names = {document.requirement_id: document.filename for document in documents}
     outcomes = []
@@ -181,10 +183,13 @@ def build_result(
         )
     group_status = group.status if group is not None else None
     status: OnboardingStatus
+    kind = ErrorKind.CHECK_FAILED  # of the failures found below; a caller's ``error`` brings its own
     if error is not None:
         status = "failed"
+        kind = error_kind or ErrorKind.CRASHED
     elif group_status in REJECTED_GROUP_STATUSES:
         status = "declined"
+        kind = ErrorKind.DECLINED
         error = f"requirement group {group_status}" + _reasons_suffix(outcomes)
     elif group_status == PENDING:
         status = "pending_approval"
@@ -234,6 +239,7 @@ def build_result(
         handover=handover,
         steps=tuple(steps),
         error=error,
+        error_kind=kind if error is not None else None,
     )
 
 
@@ -287,7 +293,7 @@ class Submission:
         attached: Sequence[AttachedOrder] | None = None,
         error: BaseException | None = None,
     ) -> OnboardingResult:
-        result = build_result(
+        return build_result(
             self.plan,
             address_id=self.address_id,
             documents=self.documents,
@@ -296,8 +302,8 @@ class Submission:
             attached=attached if attached is not None else self.attached,
             steps=self.log.events,
             error=f"{type(error).__name__}: {error}" if error is not None else None,
+            error_kind=kind_of(error) if error is not None else None,
         )
-        return result.model_copy(update={"transient": is_transient(error)}) if error is not None else result
 
 
 @dataclass(frozen=True)
@@ -460,13 +466,10 @@ async def submit_onboarding(
         )
         await log("plan", "unchanged", detail=f"{len(plan.items)} value(s)")
     except (PlanError, OnboardingError) as error:
-        return OnboardingResult.failed(request.key, str(error), steps=tuple(log.events))
+        return OnboardingResult.failed(request.key, str(error), kind=kind_of(error), steps=tuple(log.events))
     except APIError as error:
         return OnboardingResult.failed(
-            request.key,
-            f"{type(error).__name__}: {error}",
-            steps=tuple(log.events),
-            transient=is_transient(error),
+            request.key, f"{type(error).__name__}: {error}", kind=kind_of(error), steps=tuple(log.events)
         )
 
     submission = Submission(plan=plan, log=log)
