@@ -61,8 +61,14 @@ from telnyx_compliance.onboarding.csv_source import (
     redact_source,
     results_location_for,
 )
-from telnyx_compliance.onboarding.known import KnownResources, MarketKey
-from telnyx_compliance.onboarding.lookups import prefetch_numbers, prefetch_requirements
+from telnyx_compliance.onboarding.index import LiveIndex, ResourceIndex
+from telnyx_compliance.onboarding.known import KnownResources
+from telnyx_compliance.onboarding.lookups import (
+    MarketKey,
+    RequirementsCache,
+    prefetch_numbers,
+    prefetch_requirements,
+)
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingKey
 from telnyx_compliance.onboarding.results import GroupDecision, HandOver, OnboardingResult
@@ -375,7 +381,7 @@ class BulkRunner:
         max_concurrency: int | None = None,
         on_row: OnRow | None = None,
         known: KnownResources | None = None,
-        lookups: KnownResources | None = None,
+        lookups: RequirementsCache | None = None,
         transient_retries: int | None = None,
         transient_pause: float | None = None,
         documents_root: Path | None = None,
@@ -385,10 +391,10 @@ class BulkRunner:
         self.transient_retries = TRANSIENT_RETRIES if transient_retries is None else transient_retries
         self.transient_pause = TRANSIENT_PAUSE if transient_pause is None else transient_pause
         self.client = client
-        #: The run's snapshot; None when it could not be read (each row then looks its resources up).
-        self.known = known
-        #: Requirements per market and per phone number: the snapshot's, or a cache of the run's own.
-        self.lookups = lookups or known or KnownResources(prefix=settings.reference_prefix)
+        #: What exists already: the run's snapshot, or a live lookup per resource when it could not be read.
+        self.index: ResourceIndex = known or LiveIndex(client)
+        #: Requirements per market and per phone number, looked up once for the run.
+        self.lookups = lookups or RequirementsCache()
         self.writer = writer
         self.summary = summary
         self.settings = settings
@@ -500,10 +506,7 @@ class BulkRunner:
 
         batch = await next_batch()
         if self._snapshot is not None:
-            known = await self._snapshot
-            if known is not None:
-                known.requirements.update(self.lookups.requirements)
-                self.known = self.lookups = known
+            self.index = await self._snapshot or self.index
         lookup = asyncio.ensure_future(look_up_numbers(batch))
         while batch:
             following = await next_batch()
@@ -598,8 +601,7 @@ class BulkRunner:
         group = submission.group
         if group is not None:
             group = await self.watcher.wait(group)
-            if self.known is not None:
-                self.known.remember_group(group)
+            self.index.remember_group(group)
             await submission.log("approval", "unchanged", group.id, group.status or "")
         return await self._finish(row, submission, group)
 
@@ -613,8 +615,8 @@ class BulkRunner:
                 request,
                 mapping=self.mapping,
                 settings=self.settings,
-                known=self.known,
-                lookups=self.lookups,
+                index=self.index,
+                cache=self.lookups,
                 documents_root=self.documents_root,
             )
 
@@ -624,7 +626,7 @@ class BulkRunner:
         self, row: ParsedRow, submission: Submission, group: GroupSnapshot | None
     ) -> OnboardingResult:
         async def attempt() -> OnboardingResult:
-            return await finish_onboarding(self.client, submission, group, known=self.known)
+            return await finish_onboarding(self.client, submission, group, index=self.index)
 
         result = await self._with_transient_retries(row, attempt)
         assert isinstance(result, OnboardingResult)
