@@ -10,13 +10,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from telnyx_compliance.models.requirement_groups import (
+    GROUP_DECISIONS,
+    REJECTED_GROUP_STATUSES,
+    GroupDecisionStatus,
+    GroupStatus,
+)
 from telnyx_compliance.onboarding.errors import ErrorKind
 from telnyx_compliance.onboarding.request import OnboardingKey
 from telnyx_compliance.onboarding.requirements import FieldKind
 
 OnboardingStatus = Literal["completed", "pending_approval", "declined", "failed"]
-#: Statuses of a requirement group, as the API spells them.
-GroupStatus = Literal["approved", "unapproved", "pending-approval", "declined", "expired"]
 StepOutcome = Literal["created", "reused", "updated", "unchanged", "skipped", "deleted"]
 
 
@@ -90,11 +94,6 @@ class StepEvent(BaseModel):
     detail: str = ""
 
 
-#: Decisions on a requirement group that the pipeline reports as one event each.
-GroupDecisionStatus = Literal["approved", "declined", "expired"]
-GROUP_DECISIONS: tuple[GroupDecisionStatus, ...] = ("approved", "declined", "expired")
-
-
 class GroupDecision(BaseModel):
     """A decision on one requirement group, as a flow observed it: what an event about it carries.
 
@@ -127,7 +126,7 @@ class GroupDecision(BaseModel):
             requirement_group_reference=result.requirement_group_reference,
             country_code=result.country_code,
             phone_number_type=result.phone_number_type,
-            reasons={} if status == "approved" else result.decline_reasons,
+            reasons={} if status == GroupStatus.APPROVED else result.decline_reasons,
         )
 
 
@@ -179,10 +178,8 @@ class OnboardingResult(BaseModel):
     @property
     def decline_reasons(self) -> dict[str, str]:
         """Requirement name -> reason, for every requirement the reviewer did not accept."""
-        from telnyx_compliance.onboarding.snapshots import DECLINED, REJECTED_GROUP_STATUSES  # (imports this)
-
         return {
-            outcome.name: outcome.reason or outcome.status or DECLINED
+            outcome.name: outcome.reason or outcome.status or GroupStatus.DECLINED
             for outcome in self.requirements
             if outcome.status in REJECTED_GROUP_STATUSES or outcome.reason
         }

@@ -22,6 +22,7 @@ from telnyx_compliance.onboarding.bulk import runner as bulk_runner
 from telnyx_compliance.onboarding.csv_io import ParsedRow
 from telnyx_compliance.onboarding.errors import ErrorKind, OnboardingError, kind_of
 from telnyx_compliance.onboarding.known import KnownResources
+from telnyx_compliance.onboarding.lookups import RequirementsCache
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult, StepEvent
@@ -101,8 +102,8 @@ async def test_a_row_failed_on_a_transient_api_error_runs_again(
     ]
     results_path = tmp_path / "results.csv"
     summary = BulkSummary(csv_path=tmp_path / "in.csv", results_path=results_path)
-    known = KnownResources(prefix="tc")
-    known.requirements[("DE", "local", "ordering")] = []  # looked up already: the fake client has no API
+    # looked up already: the fake client has no API
+    cache = RequirementsCache(requirements={("DE", "local", "ordering"): []})
     results: list[ResultRow] = []
     with ResultsWriter(results_path) as writer:
         runner = BulkRunner(
@@ -112,7 +113,7 @@ async def test_a_row_failed_on_a_transient_api_error_runs_again(
             settings=PipelineSettings(),
             mapping=RequirementMapping.load(),
             max_concurrency=2,
-            known=known,
+            cache=cache,
             on_row=results.append,
         )
         await runner.run(rows)
@@ -148,11 +149,11 @@ async def test_a_rolled_back_document_is_uploaded_again_by_the_next_onboarding_o
 
     async with AsyncTelnyx(api_key="k", base_url=sandbox.base_url, max_retries=2) as client:
         known = await KnownResources.fetch(client)
-        first = await onboard(client, request, known=known, on_step=crash_after_documents, settings=FAST)
+        first = await onboard(client, request, index=known, on_step=crash_after_documents, settings=FAST)
         assert first.status == "failed"
         assert sandbox.stats()["resources"]["documents"] == 0  # rolled back
         assert not known.documents
-        second = await onboard(client, request, known=known, settings=FAST)
+        second = await onboard(client, request, index=known, settings=FAST)
     assert second.status == "completed", second.error
     assert sandbox.stats()["duplicates"] == {}
 

@@ -29,8 +29,14 @@ from telnyx_compliance.onboarding.bulk.selection import Selection, classify
 from telnyx_compliance.onboarding.bulk.summary import BulkSummary
 from telnyx_compliance.onboarding.csv_io import ParsedRow
 from telnyx_compliance.onboarding.errors import ErrorKind
-from telnyx_compliance.onboarding.known import KnownResources, MarketKey
-from telnyx_compliance.onboarding.lookups import prefetch_numbers, prefetch_requirements
+from telnyx_compliance.onboarding.index import LiveIndex, ResourceIndex
+from telnyx_compliance.onboarding.known import KnownResources
+from telnyx_compliance.onboarding.lookups import (
+    MarketKey,
+    RequirementsCache,
+    prefetch_numbers,
+    prefetch_requirements,
+)
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingKey
 from telnyx_compliance.onboarding.results import GroupDecision, OnboardingResult
@@ -91,8 +97,8 @@ class BulkRunner:
         mapping: RequirementMapping,
         max_concurrency: int | None = None,
         on_row: OnRow | None = None,
-        known: KnownResources | None = None,
-        lookups: KnownResources | None = None,
+        snapshot: KnownResources | None = None,
+        cache: RequirementsCache | None = None,
         transient_retries: int | None = None,
         transient_pause: float | None = None,
         documents_root: Path | None = None,
@@ -102,10 +108,10 @@ class BulkRunner:
         self.transient_retries = TRANSIENT_RETRIES if transient_retries is None else transient_retries
         self.transient_pause = TRANSIENT_PAUSE if transient_pause is None else transient_pause
         self.client = client
-        #: The run's snapshot; None when it could not be read (each row then looks its resources up).
-        self.known = known
+        #: What exists already: the run's snapshot, or a live lookup per resource when it could not be read.
+        self.index: ResourceIndex = snapshot or LiveIndex(client)
         #: Requirements per market and per phone number: the snapshot's, or a cache of the run's own.
-        self.lookups = lookups or known or KnownResources(prefix=settings.reference_prefix)
+        self.cache = cache or RequirementsCache()
         self.writer = writer
         self.summary = summary
         self.settings = settings
@@ -196,14 +202,11 @@ class BulkRunner:
         async def look_up_numbers(batch: list[ParsedRow]) -> None:
             numbers = [n for row in batch if row.request is not None for n in row.request.phone_numbers]
             with contextlib.suppress(APIError):
-                await prefetch_numbers(self.client, self.lookups, numbers)
+                await prefetch_numbers(self.client, self.cache, numbers)
 
         batch = await next_batch()
         if self._snapshot is not None:
-            known = await self._snapshot
-            if known is not None:
-                known.requirements.update(self.lookups.requirements)
-                self.known = self.lookups = known
+            self.index = await self._snapshot or self.index
         lookup = asyncio.ensure_future(look_up_numbers(batch))
         while batch:
             following = await next_batch()
@@ -236,12 +239,12 @@ class BulkRunner:
         assert row.request is not None
         key = row.request.key
         market = (key.country_code, key.phone_number_type, key.action)
-        if market in self.lookups.requirements:
+        if market in self.cache.requirements:
             return
         pending = self._markets.get(market)
         if pending is None:
             pending = self._markets[market] = asyncio.ensure_future(
-                prefetch_requirements(self.client, self.lookups, [key])
+                prefetch_requirements(self.client, self.cache, [key])
             )
         await pending
 
@@ -291,15 +294,14 @@ class BulkRunner:
             if self._chains.get(key) is mine:
                 del self._chains[key]
             for number in row.request.phone_numbers:
-                self.lookups.numbers.pop(number, None)
+                self.cache.numbers.pop(number, None)
             self._maybe_close_watcher()
         if isinstance(submission, OnboardingResult):
             return submission
         group = submission.group
         if group is not None:
             group = await self.watcher.wait(group)
-            if self.known is not None:
-                self.known.remember_group(group)
+            self.index.remember_group(group)
             await submission.log("approval", "unchanged", group.id, group.status or "")
         return await self._finish(row, submission, group)
 
@@ -313,8 +315,8 @@ class BulkRunner:
                 request,
                 mapping=self.mapping,
                 settings=self.settings,
-                known=self.known,
-                lookups=self.lookups,
+                index=self.index,
+                cache=self.cache,
                 documents_root=self.documents_root,
             )
 
@@ -324,7 +326,7 @@ class BulkRunner:
         self, row: ParsedRow, submission: Submission, group: GroupSnapshot | None
     ) -> OnboardingResult:
         async def attempt() -> OnboardingResult:
-            return await finish_onboarding(self.client, submission, group, known=self.known)
+            return await finish_onboarding(self.client, submission, group, index=self.index)
 
         result = await self._with_transient_retries(row, attempt)
         assert isinstance(result, OnboardingResult)
