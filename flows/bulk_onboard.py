@@ -1,15 +1,11 @@
 """``bulk_onboard``: every row of an onboarding CSV at the account's rate limit, with one line of result each.
 
-Reads and validates the CSV (invalid rows are reported, not run), submits the rows at the rate Telnyx
-allows, waits for all their reviews together, orders and attaches as groups are approved, writes the
-results CSV as rows finish, and publishes a progress artifact, a markdown summary, a link to the results CSV
-and a table of the rows that did not complete. It emits an event per requirement-group decision it saw and
-one summary event (``tasks/events.py``). The flow ends Failed unless every valid row completed (the same
-rule as the CLI's exit code).
-
-The rows are run by the library's :class:`~telnyx_compliance.onboarding.bulk.BulkRun`, not by one Prefect
-task per row or batch: rows do not wait for Prefect. ``compliance onboard`` starts the run before Prefect's
-server is up and this flow picks it up (:meth:`BulkRun.claim`); a deployment's run starts it here.
+How a run goes, the CSV format, the results CSV and reruns: ``docs/bulk-runs.md``. The rows are run by the
+library's :class:`~telnyx_compliance.onboarding.bulk.BulkRun`, not by Prefect tasks; this flow reports on it
+in Prefect. ``compliance onboard`` starts the run before Prefect's server is up and hands it to this flow
+(:func:`run_handed_over`: ``handing_over`` in the library, a context variable the flow reads with
+``handed_over``); a run from the UI or a deployment finds none and starts its own here. The flow ends Failed
+unless every valid row completed (the same rule as the command line's exit code).
 """
 
 from __future__ import annotations
@@ -36,7 +32,7 @@ from tasks.events import bulk_summary_event, emit, group_event
 from tasks.storage import StorageCredentialsError, storage_options
 from telnyx_compliance import RateLimiter
 from telnyx_compliance._text import escape_controls
-from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
+from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary, handed_over, handing_over
 from telnyx_compliance.onboarding.confine import ConfinementError
 from telnyx_compliance.onboarding.csv_io import CSVFormatError
 from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_bulk, locate_bulk
@@ -60,7 +56,7 @@ async def bulk_onboard(
         csv_path: Where the onboarding CSV is: a path on the worker, relative to its data folder
             (COMPLIANCE_INPUT_ROOT, by default the data folder of the project) and inside it; a store URL
             (s3://bucket/batch/customers.csv, gs://, az://) under COMPLIANCE_STORAGE_ROOTS; or an http(s)
-            URL. One row per customer and market (the README's "CSV format"); the documents it names are
+            URL. One row per customer and market (docs/bulk-runs.md, "CSV format"); the documents it names are
             read relative to its folder or prefix.
         out: Where to write the results CSV, one line per input row: a .csv path in the data folder or a
             store URL under the storage roots; never over a file that is not a results CSV. Empty: beside
@@ -79,7 +75,11 @@ async def bulk_onboard(
     """
     logger = get_run_logger()
     pipeline = pipeline_settings()
-    run = BulkRun.claim(csv_path, out)  # the command line's run, started before Prefect was up
+    try:
+        run = handed_over(csv_path, out)  # the caller's run (compliance onboard), started before Prefect
+    except ValueError as error:
+        logger.error("%s", error)
+        return Failed(message=escape_controls(str(error)), data=error)
     async with AsyncExitStack() as stack:
         if run is None:
             try:
@@ -119,7 +119,7 @@ async def bulk_onboard(
             run.start()
         else:
             logger.info(
-                "Picked up the run of %s started %.1f s before Prefect was ready: %d row(s) done so far",
+                "Took over the run of %s started %.1f s before Prefect was ready: %d row(s) done so far",
                 run.summary.csv_name,
                 time.monotonic() - (run.started_at or time.monotonic()),
                 run.summary.rows,
@@ -198,52 +198,63 @@ def run_bulk(
     """Run ``bulk_onboard`` in this process (Prefect's API from ``PREFECT_API_URL``, or a temporary one) and
     return its summary; raises ``CSVFormatError`` when the file as a whole is unusable (nothing was sent).
 
-    The command line uses :func:`telnyx_compliance.cli` 's faster path (the run starts before Prefect);
-    this one is for tests and scripts that already have Prefect up.
+    With ``on_row`` (a flow parameter cannot carry a callable) the run is started here and handed to the
+    flow (:func:`run_handed_over`). The command line starts its run before Prefect is up
+    (:mod:`telnyx_compliance.cli`); this one is for tests and scripts that already have Prefect up.
     """
+    parameters: dict[str, Any] = {
+        "out": str(out) if out else None,
+        "only_failed": str(only_failed) if only_failed else None,
+        "max_concurrency": max_concurrency,
+        "global_rate_limit": global_rate_limit,
+    }
 
-    async def main() -> State[BulkSummary]:
+    async def main() -> BulkSummary:
+        if on_row is None:
+            state: State[BulkSummary] = await bulk_onboard(  # type: ignore[assignment]
+                str(csv_path), **parameters, return_state=True
+            )
+            return await asummary_of(state)
+        settings = telnyx_settings()
+        async with settings.async_client(shared_rate_limiter(settings.rate_limit)) as client:
+            run = BulkRun(
+                csv_path,
+                client,
+                out=out,
+                only_failed=only_failed,
+                settings=pipeline_settings(),
+                max_concurrency=max_concurrency,
+                on_row=on_row,
+            )
+            return await run_handed_over(run, str(csv_path), **parameters)
+
+    with use_settings(settings, pipeline):
+        return asyncio.run(main())
+
+
+async def run_handed_over(
+    run: BulkRun,
+    csv_path: str,
+    *,
+    out: str | None = None,
+    only_failed: str | None = None,
+    max_concurrency: int | None = None,
+    global_rate_limit: str | None = None,
+) -> BulkSummary:
+    """Start ``run`` (unless it was already) and run ``bulk_onboard`` reporting on it: the one place a run
+    started outside the flow is handed to it. The parameters are the flow's, as its run shows them; they
+    must name ``run``'s CSV and results (else the flow ends Failed, saying so)."""
+    run.start()
+    with handing_over(run):
         state: State[BulkSummary] = await bulk_onboard(  # type: ignore[assignment]
-            str(csv_path),
-            out=str(out) if out else None,
-            only_failed=str(only_failed) if only_failed else None,
+            csv_path,
+            out=out,
+            only_failed=only_failed,
             max_concurrency=max_concurrency,
             global_rate_limit=global_rate_limit,
             return_state=True,
         )
-        return state
-
-    with use_settings(settings, pipeline):
-        if on_row is None:
-            final = asyncio.run(main())
-        else:
-            final = asyncio.run(_with_started_run(csv_path, out, only_failed, max_concurrency, on_row, main))
-    return summary_of(final)
-
-
-async def _with_started_run(
-    csv_path: Path,
-    out: Path | None,
-    only_failed: Path | None,
-    max_concurrency: int | None,
-    on_row: Callable[[ResultRow], None],
-    main: Callable[[], Any],
-) -> State[BulkSummary]:
-    """Start the run with ``on_row`` attached (a flow parameter cannot carry a callable), then the flow."""
-    settings = telnyx_settings()
-    async with settings.async_client(shared_rate_limiter(settings.rate_limit)) as client:
-        run = BulkRun(
-            csv_path,
-            client,
-            out=out,
-            only_failed=only_failed,
-            settings=pipeline_settings(),
-            max_concurrency=max_concurrency,
-            on_row=on_row,
-        )
-        run.start()
-        state: State[BulkSummary] = await main()
-        return state
+    return await asummary_of(state)
 
 
 def summary_of(final: State[BulkSummary]) -> BulkSummary:

@@ -39,6 +39,7 @@ from tasks.requirement_group import create_requirement_group, submit_requirement
 from tasks.requirements import look_up_requirements
 from telnyx_compliance._text import escape_controls
 from telnyx_compliance.onboarding.confine import ConfinementError
+from telnyx_compliance.onboarding.errors import ErrorKind, kind_of
 from telnyx_compliance.onboarding.plan import PlanError
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult
@@ -77,7 +78,7 @@ async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult
     try:
         plan = plan_onboarding(request, requirements, number_problems)
     except PlanError as error:
-        result = OnboardingResult.failed(request.key, str(error))
+        result = OnboardingResult.failed(request.key, str(error), kind=ErrorKind.PLAN_UNMET)
         await publish_outcome(result)
         return Failed(message=escape_controls(str(error)), data=result)
 
@@ -97,7 +98,7 @@ async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult
 
 
 async def _refused(request: OnboardingRequest, error: ConfinementError) -> State[OnboardingResult]:
-    result = OnboardingResult.failed(request.key, str(error))
+    result = OnboardingResult.failed(request.key, str(error), kind=ErrorKind.INVALID_INPUT)
     await publish_outcome(result)
     get_run_logger().error("%s", error)
     return Failed(message=escape_controls(str(error)), data=result)
@@ -129,7 +130,8 @@ def run_onboard_one(
     outcome = final.result(raise_on_failure=False)
     if isinstance(outcome, OnboardingResult):
         return outcome
-    error = (
-        f"{type(outcome).__name__}: {outcome}" if isinstance(outcome, BaseException) else str(final.message)
-    )
-    return OnboardingResult.failed(request.key, error)
+    if isinstance(outcome, BaseException):
+        return OnboardingResult.failed(
+            request.key, f"{type(outcome).__name__}: {outcome}", kind=kind_of(outcome)
+        )
+    return OnboardingResult.failed(request.key, str(final.message), kind=ErrorKind.CRASHED)

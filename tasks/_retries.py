@@ -1,23 +1,8 @@
-"""Retry layering: who retries what, so a fault is retried once at the right level and never multiplied.
+"""Prefect task retries: layer 2 of the retry layers described in ``docs/retries.md``.
 
-1. **Inside the client (tenacity), per HTTP request.** 429s (honouring ``Retry-After``, which also pauses
-   the process-wide rate limiter), 5xx answers and transport faults are retried with exponential backoff
-   and jitter, up to ``TELNYX_MAX_RETRIES`` retries and ``TELNYX_RETRY_TOTAL_TIMEOUT`` seconds per call.
-   GET/PATCH/DELETE are replayed freely. A POST whose outcome is unknown (timeout after sending, dropped
-   connection, 5xx) is never replayed blindly: the client first looks the resource up by its deterministic
-   ``customer_reference`` (``find_existing``) and only replays when nothing was created.
-2. **Prefect task retries, per pipeline step.** Only for what layer 1 cannot cover: an outage or a rate-limit
-   storm longer than the client's budget (the same transient errors, surfacing after layer 1 gave up).
-   API tasks declare ``retries=2`` with delays of 30 s and 2 min (jittered) and a ``retry_condition_fn``
-   that retries only those transient errors; 4xx answers, plan problems and integrity errors fail at once,
-   since repeating them cannot succeed. A retried step is safe because every step looks up by reference
-   before it creates.
-3. **Flow reruns (the UI's Retry, or running the same request again).** Resume at the first unfinished step:
-   earlier steps find what they created and create nothing twice. Nothing is cached by Prefect for this;
-   the lookups are the source of truth, so a rerun also sees changes made on Telnyx's side.
-
-The approval wait is not a retry: ``wait_for_approval`` polls with its own backoff up to
-``COMPLIANCE_APPROVAL_POLL_TIMEOUT`` and then hands a still-pending group to the reconcile flow.
+Every task that calls the API takes :data:`API_TASK_OPTIONS`: two more runs of the step, 30 s and 2 min apart
+(jittered), only after a transient API error the client's own retries did not outlast. ``docs/retries.md``
+says why this layer exists, how it composes with the others, and how often one call may be sent at worst.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks._client import pipeline_settings
-from telnyx_compliance import storage
+from telnyx_compliance.locations import Location
 from telnyx_compliance.onboarding.confine import RunScope, confine_parameter
 from telnyx_compliance.onboarding.request import OnboardingRequest
 
@@ -38,7 +38,7 @@ def run_scope(options: Mapping[str, Any] | None = None) -> RunScope:
     return RunScope.for_deployment(
         PROJECT,
         input_root=pipeline.input_root,
-        storage_roots=pipeline.storage_root_list(),
+        storage_roots=tuple(pipeline.storage_roots),
         options=options,
     )
 
@@ -47,7 +47,7 @@ def documents_root(scope: RunScope) -> Path | None:
     """Where the documents a request names by path must lie: ``COMPLIANCE_DOCUMENTS_BASE_DIR`` when set,
     else a deployment's data root; None for the command line (its caller names the request file's folder)."""
     base = pipeline_settings().documents_base_dir
-    if base and not storage.is_url(base):
+    if base and not Location.parse(base).has_scheme:
         return Path(base)
     return scope.data_root if scope.confined else None
 

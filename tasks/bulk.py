@@ -31,13 +31,14 @@ from prefect.concurrency.asyncio import rate_limit
 from telnyx_compliance import RateLimiter, storage
 from telnyx_compliance._rate_limit import Reservation
 from telnyx_compliance._text import escape_markdown, link_target
+from telnyx_compliance.locations import Location
 from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary
 from telnyx_compliance.onboarding.results_csv import RESULT_COLUMNS
 
 #: Rows shown in the table of rows that did not complete (the results CSV has them all).
 TABLE_ROWS = 500
-#: Columns of that table.
-TABLE_COLUMNS = ("row", "customer_reference", "status", "error")
+#: Columns of that table (``error_kind`` empty in results written before it existed).
+TABLE_COLUMNS = ("row", "customer_reference", "status", "error_kind", "error")
 
 
 class PrefectRateLimiter(RateLimiter):
@@ -107,13 +108,13 @@ async def publish_bulk_report(summary: BulkSummary) -> None:
         markdown=summary.markdown(), key="bulk-onboarding-summary", description="Bulk onboarding summary"
     )
     location = summary.results_location or str(summary.results_path)
-    on_store = storage.is_remote(location)
+    shared = not Location.parse(location).is_local
     await acreate_link_artifact(
         link=results_link(location),
         link_text=escape_markdown(location),
         key="bulk-onboarding-results-file",
         description="The results CSV: one line per input row "
-        + ("(on the store, readable from any machine)" if on_store else "(a path on the worker that ran it)"),
+        + ("(on the store, readable from any machine)" if shared else "(a path on the worker that ran it)"),
     )
     rows, total = not_completed_rows(results_frame(summary.results_path))
     name = escape_markdown(location.rsplit("/", 1)[-1])

@@ -10,7 +10,6 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks._client import pipeline_settings, telnyx_client
 from tasks._retries import API_TASK_OPTIONS
-from telnyx_compliance import storage
 from telnyx_compliance.catalog_diff import (
     CatalogDiff,
     CatalogSnapshot,
@@ -18,14 +17,16 @@ from telnyx_compliance.catalog_diff import (
     catalog_diff_markdown,
     take_snapshot,
 )
+from telnyx_compliance.locations import Location
 
 
 def snapshot_store(state_dir: str | None) -> SnapshotStore:
     """Snapshots under ``state_dir/catalog``; by default under ``COMPLIANCE_STATE_DIR`` (``.state``). A
     store URL (``s3://bucket/compliance-state``) is shared by every worker."""
     location = state_dir or pipeline_settings().state_dir
-    if storage.is_remote(location):
-        return SnapshotStore(location.rstrip("/") + "/catalog")
+    where = Location.parse(location)
+    if not where.is_local:
+        return SnapshotStore(where.child("catalog").text)
     return SnapshotStore(Path(location).expanduser() / "catalog")
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from prefect.events import emit_event
 
 from telnyx_compliance._text import escape_controls
+from telnyx_compliance.models.requirement_groups import GROUP_DECISIONS, GroupStatus
 from telnyx_compliance.onboarding.bulk import BulkSummary
 from telnyx_compliance.onboarding.reconcile import GroupOutcome
 from telnyx_compliance.onboarding.results import GroupDecision, OnboardingResult
@@ -94,7 +95,7 @@ def group_event(decision: GroupDecision, observed_by: str) -> EventSpec:
         "country_code": decision.country_code or None,
         "status": decision.status,
     }
-    if decision.status != "approved":
+    if decision.status != GroupStatus.APPROVED:
         payload["reasons"] = {
             requirement[:200]: reason[:_MAX_REASON]
             for requirement, reason in list(decision.reasons.items())[:_MAX_REASONS]
@@ -160,9 +161,7 @@ def bulk_summary_event(summary: BulkSummary, flow_run_id: object) -> EventSpec:
             "onboardings": counts["onboardings"],
             "handed_over": counts["handed_over"],
             "errors": dict(summary.errors.most_common(20)),
-            "decisions": {
-                status: summary.decision_counts[status] for status in ("approved", "declined", "expired")
-            },
+            "decisions": {status.value: summary.decision_counts[status] for status in GROUP_DECISIONS},
             "exit_code": counts["exit_code"],
         },
     )

@@ -5,19 +5,14 @@ error mapping, retry decisions, ``Retry-After`` parsing, key redaction and reque
 
 Retry and replay rules
 ----------------------
-* ``429`` is always retried, waiting ``Retry-After`` (seconds or an HTTP date; a past date waits briefly,
-  an absurd value is capped at ``retry_max_wait``) and pausing the shared ``RateLimiter`` for everyone.
-* A request that provably never reached the server (``httpx.ConnectError``, ``ConnectTimeout``,
-  ``PoolTimeout``) is retried for any method; so is ``408``.
-* ``GET``, ``PATCH``, ``DELETE`` (and POSTs declared idempotent, e.g. ``submit_for_approval`` or a bulk create
-  carrying an ``idempotency_key``) are also retried on ``409``, ``5xx``, timeouts and dropped connections,
-  with exponential backoff and full jitter.
-* Any other ``POST`` whose outcome is unknown (a timeout or dropped connection after the request was sent,
-  or a ``5xx``) is **never replayed blindly**. ``create`` methods that carry a ``customer_reference`` call
-  ``find_existing`` (by default a list filtered on that reference): a found resource is returned as if the
-  create had answered, and the POST is replayed only when nothing was found. Without a reference the error
-  is raised with ``outcome_unknown=True`` and a message saying so.
-* Attempts are bounded by ``max_retries`` and the whole call by ``retry_total_timeout`` seconds.
+:func:`retry_verdict` decides whether a failed request is sent again (layer 1 of ``docs/retries.md``, which
+describes every rule and every layer): ``408``, ``429`` and requests that never left the machine always,
+idempotent requests on any transient failure, and a non-idempotent ``POST`` whose outcome is unknown never
+blindly: ``find_existing`` looks the resource up first.
+
+The verdict travels explicitly: an attempt that may be sent again raises :class:`RetryRequest` carrying
+its error (set once, when it is made); tenacity retries exactly those, and when the attempts run out the
+client raises the carried error itself. Every other error leaves the loop as it is.
 """
 
 from __future__ import annotations
@@ -367,6 +362,26 @@ class Verdict(enum.Enum):
     FATAL = "fatal"
 
 
+class RetryRequest(Exception):
+    """Raised inside a retry attempt to ask for another one; carries the error the attempt failed with.
+
+    Only the retry loop sees it: once the attempts run out, the client raises :attr:`error` instead."""
+
+    def __init__(self, error: APIError) -> None:
+        super().__init__(error)
+        self._error = error
+
+    @property
+    def error(self) -> APIError:
+        return self._error
+
+
+def attempt_error(retry_state: Any) -> BaseException | None:
+    """The error the attempt behind ``retry_state`` failed with (unwrapped from :class:`RetryRequest`)."""
+    error = retry_state.outcome.exception() if retry_state.outcome else None
+    return error.error if isinstance(error, RetryRequest) else error
+
+
 def retry_verdict(error: APIError, *, idempotent: bool) -> Verdict:
     """Whether to send a failed request again: only after a transient failure (:func:`is_transient`), and a
     non-idempotent one only when it provably was not applied (``408``, ``429``, not sent); ``409`` is
@@ -544,7 +559,7 @@ class BaseTelnyx:
 
     # tenacity configuration, identical for AsyncRetrying and Retrying
     def _retry_wait(self, retry_state: Any) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
+        error = attempt_error(retry_state)
         wait: float | None = None
         if (
             isinstance(error, RateLimitError)
@@ -559,13 +574,9 @@ class BaseTelnyx:
         remaining = self.retry_total_timeout - float(retry_state.seconds_since_start or 0.0)
         return max(0.0, min(wait, remaining))
 
-    @staticmethod
-    def _should_retry(error: BaseException) -> bool:
-        return isinstance(error, APIError) and getattr(error, "_retry", False) is True
-
     def _log_retry(self, retry_state: Any, method: str, path: str) -> None:
         self.stats.record_retry()
-        error = retry_state.outcome.exception() if retry_state.outcome else None
+        error = attempt_error(retry_state)
         status = getattr(error, "status_code", None)
         reason = f"status {status}" if status is not None else type(error).__name__
         wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
@@ -578,12 +589,6 @@ class BaseTelnyx:
             wait,
             reason,
         )
-
-
-def classify_failure(error: APIError, *, idempotent: bool) -> Verdict:
-    verdict = retry_verdict(error, idempotent=idempotent)
-    error._retry = verdict is Verdict.RETRY
-    return verdict
 
 
 Caster = Callable[[httpx.Response], R]

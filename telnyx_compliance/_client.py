@@ -1,6 +1,6 @@
 """``AsyncTelnyx``: the hand-written async client (``_sync_client.py`` is generated from this file).
 
-The retry and replay rules are documented in ``_base_client``.
+The retry and replay rules: ``docs/retries.md`` (layer 1), decided by ``_base_client.retry_verdict``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,17 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 
-from ._base_client import BaseTelnyx, Verdict, caster, classify_failure, logger, mark_outcome_unknown
+from ._base_client import (
+    BaseTelnyx,
+    RetryRequest,
+    Verdict,
+    caster,
+    logger,
+    mark_outcome_unknown,
+    retry_verdict,
+)
 from ._exceptions import APIError
 from ._rate_limit import RateLimiter
 from ._transport import AsyncTransports
@@ -134,48 +142,54 @@ class AsyncTelnyx(BaseTelnyx):
             sleep=self._sleep,
             stop=stop_after_attempt(self.max_retries + 1) | stop_after_delay(self.retry_total_timeout),
             wait=self._retry_wait,
-            retry=retry_if_exception(self._should_retry),
+            retry=retry_if_exception_type(RetryRequest),
             before_sleep=lambda state: self._log_retry(state, method, path),
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                request = self._build_request(method, path, params=params, json=json, files=files, data=data)
-                reservation = await self.rate_limiter.acquire() if self.rate_limiter is not None else None
-                try:
-                    self.stats.record_sent()
-                    response: httpx.Response | None = None
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    request = self._build_request(
+                        method, path, params=params, json=json, files=files, data=data
+                    )
+                    reservation = await self.rate_limiter.acquire() if self.rate_limiter is not None else None
                     try:
-                        sent_at = time.monotonic()
-                        response = await self._http.send(request)
-                        self.stats.round_trip.observe(time.monotonic() - sent_at)
-                    except httpx.TransportError as exc:
-                        raise self._connection_error(exc, request) from None
-                    finally:  # also when cancelled: the limiter must hear of every request it let through
-                        self._observe(reservation, response)
-                    self._check_response(response)
-                    return cast(response)
-                except APIError as error:
-                    verdict = classify_failure(error, idempotent=is_idempotent)
-                    if verdict is not Verdict.AMBIGUOUS:
-                        raise
-                    if find_existing is None:
-                        raise mark_outcome_unknown(error) from None
-                    try:
-                        found = await find_existing()
-                    except APIError as lookup_error:
-                        raise mark_outcome_unknown(error) from lookup_error
-                    if found is not None:
-                        self.stats.record_recovery()
-                        logger.warning(
-                            "%s %s failed with an unknown outcome (%s); found the resource it created",
-                            method,
-                            path,
-                            type(error).__name__,
-                        )
-                        return found
-                    error._retry = True  # nothing was created: replaying the request is safe
-                    raise
+                        self.stats.record_sent()
+                        response: httpx.Response | None = None
+                        try:
+                            sent_at = time.monotonic()
+                            response = await self._http.send(request)
+                            self.stats.round_trip.observe(time.monotonic() - sent_at)
+                        except httpx.TransportError as exc:
+                            raise self._connection_error(exc, request) from None
+                        finally:  # also when cancelled: the limiter must hear of every request it let through
+                            self._observe(reservation, response)
+                        self._check_response(response)
+                        return cast(response)
+                    except APIError as error:
+                        verdict = retry_verdict(error, idempotent=is_idempotent)
+                        if verdict is Verdict.RETRY:
+                            raise RetryRequest(error) from None
+                        if verdict is Verdict.FATAL:
+                            raise
+                        if find_existing is None:
+                            raise mark_outcome_unknown(error) from None
+                        try:
+                            found = await find_existing()
+                        except APIError as lookup_error:
+                            raise mark_outcome_unknown(error) from lookup_error
+                        if found is not None:
+                            self.stats.record_recovery()
+                            logger.warning(
+                                "%s %s failed with an unknown outcome (%s); found the resource it created",
+                                method,
+                                path,
+                                type(error).__name__,
+                            )
+                            return found
+                        raise RetryRequest(error) from None  # nothing was created: replaying it is safe
+        except RetryRequest as spent:  # the attempts ran out: the caller sees the last error itself
+            raise spent.error from None
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def _get(self, path: str, cast_to: type[R], *, params: Mapping[str, Any] | None = None) -> R:

@@ -93,8 +93,6 @@ class APIError(Exception):
             request.headers["authorization"] = "Bearer ***"
         self.request = request
         self.outcome_unknown = False
-        # Set by the retry loop: whether tenacity may try this request again.
-        self._retry = False
 
     def __str__(self) -> str:
         return self.message

@@ -4,7 +4,8 @@ Without ``PREFECT_API_URL`` Prefect starts a temporary server itself, but only w
 only after ``import prefect``: 5-15 s on a small machine before anything else happens. ``compliance onboard``
 starts the same server (Prefect's own ``create_app`` under uvicorn, as Prefect's ephemeral mode does) as
 the command's very first step, in another process, so it boots while the CSV is read and rows are sent.
-The flow then talks to it through ``PREFECT_API_URL``; it is stopped when the command ends. Its runs are
+The flow then talks to it at :attr:`PrefectServerProcess.api_url` (the command sets Prefect's
+``PREFECT_API_URL`` setting to it for its own context); it is stopped when the command ends. Its runs are
 kept in ``PREFECT_HOME``'s database, like Prefect's own temporary server's.
 """
 
@@ -44,7 +45,6 @@ class PrefectServerProcess:
         self.port = _free_port()
         self.api_url = f"http://127.0.0.1:{self.port}/api"
         self._process: subprocess.Popen[bytes] | None = None
-        self._previous_url: str | None = None
 
     @classmethod
     def unless_configured(cls) -> PrefectServerProcess | None:
@@ -87,8 +87,6 @@ class PrefectServerProcess:
             # Bookkeeping, not the work: on a small machine its start-up must not take CPU from the rows.
             preexec_fn=_lower_priority,
         )
-        self._previous_url = os.environ.get("PREFECT_API_URL")
-        os.environ["PREFECT_API_URL"] = self.api_url
 
     async def ready(self, timeout: float = STARTUP_TIMEOUT) -> None:  # noqa: ASYNC109 - a start-up deadline
         """Wait until the server answers its health check (without blocking the event loop)."""
@@ -118,10 +116,6 @@ class PrefectServerProcess:
                     self._process.kill()
                     self._process.wait()
             self._process = None
-        if self._previous_url is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = self._previous_url
 
     def __enter__(self) -> PrefectServerProcess:
         self.start()

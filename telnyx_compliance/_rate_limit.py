@@ -148,10 +148,6 @@ class RateLimiter:
 
     # -- reserving ----------------------------------------------------------------------------------------
 
-    def reserve(self) -> float:
-        """Take a place for one request and return how many seconds the caller must wait before sending."""
-        return self.reserve_slot().send_at - self._clock()
-
     def reserve_slot(self) -> Reservation:
         """Take a place for one request; pass it to :meth:`observe` with the answer."""
         with self._lock:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from telnyx_compliance import storage
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._text import escape_markdown, markdown_code
+from telnyx_compliance.locations import Location
 from telnyx_compliance.models.requirements import DocReqsRequirement, DocReqsRequirementType
 
 __all__ = [
@@ -357,7 +358,8 @@ class SnapshotStore:
     def __init__(self, folder: Path | str, options: Mapping[str, Any] | None = None) -> None:
         text = str(folder)
         storage.check_location(text, writable=True)
-        self.location = text.rstrip("/") if storage.is_remote(text) else str(storage.local_path(text))
+        where = Location.parse(text)
+        self.location = str(where.path) if where.is_local else text.rstrip("/")
         self.options = options
 
     @property
@@ -366,9 +368,7 @@ class SnapshotStore:
         return storage.local_path(self.location)
 
     def _join(self, name: str) -> str:
-        return (
-            f"{self.location}/{name}" if storage.is_remote(self.location) else str(Path(self.location) / name)
-        )
+        return Location.parse(self.location).child(name).text
 
     def latest(self) -> CatalogSnapshot | None:
         """The snapshot saved last; None before the first. Raises :class:`CatalogStateError` (without

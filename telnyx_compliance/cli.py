@@ -1,6 +1,12 @@
 """The ``compliance`` command line: sandbox, onboarding (one or a CSV), templates and the demo.
 
 Imports of the heavier parts (Prefect, FastAPI) happen inside each command, so ``compliance --help`` is quick.
+
+The flow-backed commands load their flow the way a Prefect worker loads a deployment's entrypoint: from its
+file, relative to the project folder (:func:`_project_module`). Nothing here changes ``sys.path`` or
+``os.environ``: Prefect's settings for the command (its temporary server, no analytics) are set for the
+command's own context (:func:`_prefect_settings`), and the run the command starts reaches the flow through
+``handing_over`` (``telnyx_compliance.onboarding.bulk.lifecycle``).
 """
 
 from __future__ import annotations
@@ -8,7 +14,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -29,14 +38,6 @@ app = typer.Typer(
 )
 
 
-# Prefect's ephemeral server (no PREFECT_API_URL) gets 20 s to start by default; on a loaded two-core
-# machine it has been seen to need more, failing a run before it sent anything. Set before Prefect loads.
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-# No usage data leaves the machine, and no banner about it: server-side analytics and client-side telemetry.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-
-
 def _fail(message: str, code: int = 2) -> typer.Exit:
     """Print an operator-facing error (no traceback) and return the exit to raise."""
     from telnyx_compliance._text import escape_controls
@@ -45,30 +46,73 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _application_module(name: str) -> Any:
-    """A module of the application (``flows``, ``tasks``, ``configs``: the repository's top-level folders).
+#: Prefect's ephemeral server (no PREFECT_API_URL) gets 20 s to start by default; on a loaded two-core
+#: machine it has been seen to need more, failing a run before it sent anything.
+EPHEMERAL_STARTUP_TIMEOUT = 120
 
-    The installed distribution holds only ``telnyx_compliance``, so generic names like ``flows`` never land
-    in site-packages. The application is the checkout: the working folder when it is one (or an editable
-    install, which puts it on ``sys.path``), else ``COMPLIANCE_PROJECT_DIR``, as for the deployments.
+
+def _project_module(path: str) -> ModuleType:
+    """A module of the application (``flows/...``: the checkout's top-level folders), loaded from its file
+    the way a Prefect worker loads a deployment's entrypoint (``load_script_as_module``), relative to the
+    project folder (:func:`_project_folder`).
+
+    The installed distribution holds only ``telnyx_compliance``; the application is the checkout. Its
+    modules import their siblings (``configs``, ``tasks``) as an editable install or the checkout as the
+    working folder makes them importable, as for a deployment's run (its pull step changes into the
+    checkout).
     """
-    import importlib
-    import os
-    import sys
+    from prefect.exceptions import ScriptError
+    from prefect.utilities.importtools import load_script_as_module
 
+    project = _project_folder(path)
+    if project is None:
+        raise _fail(
+            f"this command runs the Prefect flows, which live in a checkout of the project ({path} not "
+            "found): run it from the checkout or set COMPLIANCE_PROJECT_DIR to it"
+        )
     try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name is None or error.name.split(".")[0] != name.split(".")[0]:
-            raise
-    for candidate in (os.environ.get("COMPLIANCE_PROJECT_DIR"), os.getcwd()):
-        if candidate and (Path(candidate) / name.split(".")[0]).is_dir():
-            sys.path.insert(0, str(Path(candidate).resolve()))
-            return importlib.import_module(name)
-    raise _fail(
-        f"this command runs the Prefect flows, which live in a checkout of the project ({name} not found): "
-        "run it from the checkout or set COMPLIANCE_PROJECT_DIR to it"
+        return load_script_as_module(str(project / path))
+    except ScriptError as error:
+        raise _fail(f"{project / path}: cannot be loaded: {error.user_exc!r}") from None
+
+
+def _project_folder(path: str) -> Path | None:
+    """The checkout holding ``path``: ``COMPLIANCE_PROJECT_DIR`` when set, else the one this environment
+    installed (an editable install), else the working folder; None when none holds it."""
+    import importlib.util
+
+    named = os.environ.get("COMPLIANCE_PROJECT_DIR")
+    if named:
+        return Path(named) if (Path(named) / path).is_file() else None
+    top = path.split("/", 1)[0]
+    spec = importlib.util.find_spec(top)  # finds the installed checkout's package; changes nothing
+    installed = [Path(folder).parent for folder in (spec.submodule_search_locations or [])] if spec else []
+    for candidate in (*installed, Path.cwd()):
+        if (candidate / path).is_file():
+            return candidate
+    return None
+
+
+@contextmanager
+def _prefect_settings(api_url: str | None = None) -> Iterator[None]:
+    """Prefect's settings for what the command runs inside this block (a context of Prefect's, not the
+    environment): no server-side analytics, time for a temporary server to start on a loaded machine, and
+    the API of the command's own server (``api_url``) when it started one."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
     )
+
+    updates: dict[Any, Any] = {
+        PREFECT_SERVER_ANALYTICS_ENABLED: False,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: EPHEMERAL_STARTUP_TIMEOUT,
+    }
+    if api_url is not None:
+        updates[PREFECT_API_URL] = api_url
+    with temporary_settings(updates=updates):
+        yield
 
 
 def _settings() -> object:
@@ -203,9 +247,10 @@ def onboard_one(
     pipeline = PipelineSettings()
     if pipeline.documents_base_dir is None:
         pipeline = pipeline.model_copy(update={"documents_base_dir": str(request_file.resolve().parent)})
-    run_onboard_one = _application_module("flows.onboard_customer").run_onboard_one
+    run_onboard_one = _project_module("flows/onboard_customer.py").run_onboard_one
 
-    result = run_onboard_one(request, settings, pipeline)
+    with _prefect_settings():
+        result = run_onboard_one(request, settings, pipeline)
     typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     if result.status != "completed":
         raise typer.Exit(1)
@@ -216,7 +261,7 @@ def onboard(
     csv_path: Annotated[
         str,
         typer.Argument(
-            help="Onboarding CSV (see README 'CSV format'): a path, or a URL (s3://, gs://, az://, file://, "
+            help="Onboarding CSV (see docs/bulk-runs.md): a path, or a URL (s3://, gs://, az://, file://, "
             "http(s)://); documents are read relative to its folder or prefix.",
             metavar="CSV",
         ),
@@ -271,25 +316,21 @@ def _run_bulk_command(
     """``compliance onboard``: the first line within a second or two, rows sent before Prefect is up.
 
     Prefect's temporary server is started first, in its own process; the CSV is read and the run starts
-    while it boots and while Prefect is imported (in a thread); the ``bulk_onboard`` flow then picks up the
-    run under way (``BulkRun.claim``). With ``PREFECT_API_URL`` set, that server is used instead.
+    while it boots and while Prefect is imported (in a thread); the run under way is then handed to the
+    ``bulk_onboard`` flow (``run_handed_over``). With ``PREFECT_API_URL`` set, that server is used instead.
     """
     import asyncio
 
     from telnyx_compliance._prefect_server import PrefectServerProcess
+    from telnyx_compliance.locations import Location
     from telnyx_compliance.onboarding.confine import ConfinementError, RunScope
     from telnyx_compliance.onboarding.csv_io import CSVFormatError, count_rows
-    from telnyx_compliance.onboarding.csv_source import (
-        CSVSourceError,
-        confine_bulk,
-        locate_bulk,
-        redact_source,
-    )
+    from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_bulk, locate_bulk
     from telnyx_compliance.settings import PipelineSettings
     from telnyx_compliance.terminal import Terminal
 
     pipeline = pipeline or PipelineSettings()
-    named = redact_source(csv_path)
+    named = Location.parse(csv_path).redacted
     try:  # a deployment's rules but the roots: results CSVs only, never over another file
         csv_path, out, only_failed = confine_bulk(
             RunScope.for_command_line(), csv_path, out, only_failed, names=("CSV", "--out", "--only-failed")
@@ -317,7 +358,9 @@ def _run_bulk_command(
                 server.stop(wait=False)
             raise _fail(str(exc)) from None
         terminal.started(
-            named.split("?", 1)[0].rsplit("/", 1)[-1], rows, redact_source(locations.results_location)
+            named.split("?", 1)[0].rsplit("/", 1)[-1],
+            rows,
+            Location.parse(locations.results_location).redacted,
         )
         try:
             summary, stats = asyncio.run(
@@ -380,11 +423,11 @@ async def _bulk_in_prefect(
             max_concurrency=max_concurrency,
             on_row=terminal.row,
         )
-        task = run.start()
+        task = run.start()  # rows are sent from here on, before Prefect is up
         # Prefect loads (in a thread) once the file passed its check (a file unusable as a whole is reported
         # without waiting for it).
         await asyncio.wait({task, asyncio.ensure_future(run.read.wait())}, return_when="FIRST_COMPLETED")
-        flows = await asyncio.to_thread(_application_module, "flows.bulk_onboard")
+        flows = await asyncio.to_thread(_project_module, "flows/bulk_onboard.py")
         terminal.route_logs()  # Prefect installed its console handler on import
         if server is not None:
             await asyncio.wait({task, asyncio.ensure_future(server.ready())}, return_when="FIRST_COMPLETED")
@@ -392,18 +435,15 @@ async def _bulk_in_prefect(
                 # Nothing was sent and the temporary server's runs are seen by nobody: say so at once.
                 raise task.exception()  # type: ignore[misc]
             await server.ready()
-        try:
-            with flows.use_settings(settings, pipeline):  # the flow module's, from its tasks
-                state = await flows.bulk_onboard(
-                    csv_path,
-                    out=out,
-                    only_failed=only_failed,
-                    max_concurrency=max_concurrency,
-                    return_state=True,
-                )
-        finally:
-            await flows.drain_prefect_services()
-        return await flows.asummary_of(state), client.stats.as_dict()
+        with _prefect_settings(server.api_url if server is not None else None):
+            try:
+                with flows.use_settings(settings, pipeline):  # the flow module's, from its tasks
+                    summary = await flows.run_handed_over(
+                        run, csv_path, out=out, only_failed=only_failed, max_concurrency=max_concurrency
+                    )
+            finally:
+                await flows.drain_prefect_services()
+        return summary, client.stats.as_dict()
 
 
 @app.command()

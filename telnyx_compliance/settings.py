@@ -6,12 +6,13 @@ Every knob has a ``TELNYX_`` or ``COMPLIANCE_`` environment variable; see README
 from __future__ import annotations
 
 import ipaddress
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from telnyx_compliance._base_client import DEFAULT_BASE_URL, MissingAPIKeyError
 from telnyx_compliance._client import AsyncTelnyx
@@ -151,11 +152,11 @@ class PipelineSettings(BaseSettings):
         description="Where state kept between runs lives (the requirements catalog's snapshots): a folder "
         "or a store URL (s3://bucket/compliance-state) shared by every worker.",
     )
-    storage_roots: str = Field(
-        default="",
-        description="Store prefixes (s3://bucket/onboarding, comma-separated) that runs of a deployment may "
-        "read CSVs and documents from and write results to; a store URL outside them is refused. The "
-        "command line, run by the user, is not confined.",
+    storage_roots: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Store prefixes (s3://bucket/onboarding) that runs of a deployment may read CSVs and "
+        "documents from and write results to; a store URL outside them is refused. The command line, run by "
+        "the user, is not confined. In the environment: comma-separated, or a JSON list.",
     )
     staging_dir: str | None = Field(
         default=None,
@@ -165,9 +166,17 @@ class PipelineSettings(BaseSettings):
         "home cannot be written.",
     )
 
-    def storage_root_list(self) -> tuple[str, ...]:
-        """:attr:`storage_roots` as a tuple of prefixes."""
-        return tuple(root.strip() for root in self.storage_roots.split(",") if root.strip())
+    @field_validator("storage_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        """``s3://a/x,s3://b`` (the form ``.env`` files use) or a JSON list, blanks dropped."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list | tuple):
+            stripped = (root.strip() if isinstance(root, str) else root for root in value)
+            return [root for root in stripped if root != ""]
+        return value
 
     def staging_path(self) -> Path | None:
         """:attr:`staging_dir` as a path (None: the default)."""

@@ -21,19 +21,21 @@ starts a run, and fsspec also speaks ``ssh``, ``ftp``, ``github`` and archive fo
 Credentials come from each store's standard environment (``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL`` for
 S3-compatible stores, ``GOOGLE_APPLICATION_CREDENTIALS``, ``AZURE_STORAGE_*``), or from ``storage_options``
 (fsspec's keyword arguments, e.g. ``{"key": ..., "secret": ..., "endpoint_url": ...}``), which the flows load
-from a Prefect Secret block. Messages name URLs through :func:`redact`: no ``user:pass@``, no query string.
+from a Prefect Secret block. Messages name URLs redacted: no ``user:pass@``, no query string.
+
+What a location *is* (its kind, parent, what lies under it, what is refused) is told by
+:class:`~telnyx_compliance.locations.Location`; every function here takes a location or its text.
+:func:`redact`, :func:`check_location`, :func:`local_path`, :func:`parent`, :func:`under` and
+:func:`join_under` give that class's answers for a location written as text.
 
 Reads are *staged*: the object is copied to a local folder (:func:`staging_dir`) and the rest of the pipeline
 reads that copy, under the same checks as a local file (size, content, re-read before upload). The copies are
 confidential: the staging folder is this user's alone (0700, see :func:`staging_root`) and each copy is a new
 0600 file renamed into place, so no other user of the machine reads it or redirects it with a symlink.
 
-A store key is read by fsspec as written, ``?`` and ``#`` included, while a URL parser cuts there: such
-keys are refused, so the ``..`` and prefix checks see the key that is read. A ``%`` is literal in a store key
-(fsspec and the store do not decode it); a ``file://`` path is percent-decoded, then checked. A store that
-fails is reported in one line by kind (not found, access denied, no credentials, cannot reach the store,
-invalid options), never with the store's own text, which can name the endpoint or quote a policy or an
-option.
+A store that fails is reported in one line by kind (not found, access denied, no credentials, cannot
+reach the store, invalid options), never with the store's own text, which can name the endpoint or quote a
+policy or an option.
 """
 
 from __future__ import annotations
@@ -42,7 +44,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import posixpath
 import re
 import socket
 import stat
@@ -50,26 +51,25 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
-from telnyx_compliance._netguard import FetchError, allow_private_from_env, download, redact_url
+from telnyx_compliance._netguard import FetchError, allow_private_from_env, download
+from telnyx_compliance.locations import HTTP_SCHEMES, OBJECT_SCHEMES, Location, StorageError
 
 __all__ = [
     "HTTP_SCHEMES",
     "OBJECT_SCHEMES",
     "STAGING_ENV",
+    "Location",
     "NamedOptions",
     "StorageError",
     "browser_link",
     "check_location",
     "exists",
     "filesystem",
-    "is_remote",
-    "is_url",
     "join_under",
     "list_files",
     "local_path",
-    "on_store",
     "parent",
     "put_bytes",
     "read_bytes",
@@ -82,20 +82,7 @@ __all__ = [
     "under",
 ]
 
-#: Schemes read and written through fsspec, with the package that provides each.
-OBJECT_SCHEMES: Final[Mapping[str, str]] = {
-    "s3": "s3fs",
-    "s3a": "s3fs",
-    "gs": "gcsfs",
-    "gcs": "gcsfs",
-    "az": "adlfs",
-    "abfs": "adlfs",
-    "abfss": "adlfs",
-    "memory": "fsspec",
-}
 _EXTRA: Final[Mapping[str, str]] = {"s3fs": "s3", "gcsfs": "gcs", "adlfs": "azure"}
-#: Read-only schemes, fetched through the network guard.
-HTTP_SCHEMES: Final = frozenset({"http", "https"})
 #: Largest object staged in one read when the caller gives no cap.
 DEFAULT_MAX_BYTES: Final = 512 * 1024 * 1024
 _CHUNK: Final = 1024 * 1024
@@ -103,10 +90,6 @@ _CHUNK: Final = 1024 * 1024
 STAGING_ENV: Final = "COMPLIANCE_STAGING_DIR"
 
 StorageOptions = Mapping[str, Any]
-
-
-class StorageError(ValueError):
-    """A location was refused or could not be read or written; the message names it redacted."""
 
 
 class NamedOptions(dict[str, Any]):
@@ -123,126 +106,42 @@ class NamedOptions(dict[str, Any]):
     __str__ = __repr__
 
 
-#: A URL's scheme as urlsplit reads it (``simplecache::s3://`` has one too: ``simplecache``).
-_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+def redact(location: str | Location) -> str:
+    """``location`` as it may be logged (:attr:`Location.redacted`)."""
+    return Location.parse(location).redacted
 
 
-def is_url(location: str) -> bool:
-    """``location`` has a scheme (``s3://…``, ``file://…``); ``C:\\…`` and plain paths do not."""
-    return len(_scheme(location)) > 1 and "://" in location
+def check_location(location: str | Location, *, writable: bool = False) -> Location:
+    """``location`` parsed, unless refused (:meth:`Location.check`)."""
+    return Location.parse(location).check(writable=writable)
 
 
-def is_remote(location: str) -> bool:
-    """A URL that is not ``file://``: read by staging, written through fsspec."""
-    return is_url(location) and _scheme(location) != "file"
+def local_path(location: str | Location) -> Path:
+    """The local path of a plain path or ``file://`` URL (:attr:`Location.path`)."""
+    return Location.parse(location).path
 
 
-def on_store(location: str) -> bool:
-    """A URL into an object store (:data:`OBJECT_SCHEMES`): neither a local path nor http(s)."""
-    return is_remote(location) and _scheme(location) not in HTTP_SCHEMES
+def parent(location: str | Location) -> str:
+    """The folder (or prefix) holding ``location``, as written (:attr:`Location.parent`)."""
+    return Location.parse(location).parent.text
 
 
-def redact(location: str) -> str:
-    """``location`` as it may be logged: a URL without credentials or query string, a path as it is. A store
-    key is shown up to a ``?`` or ``#`` in it (then ``?...``): what follows is not known to be harmless."""
-    if not is_url(location):
-        return location
-    if _scheme(location) not in HTTP_SCHEMES:
-        head, _, key = location.partition("://")
-        mark = re.search(r"[?#]", key)
-        if mark:
-            return redact_url(f"{head}://{key[: mark.start()]}") + "?..."
-    return redact_url(location)
+def under(location: str | Location, prefix: str | Location) -> bool:
+    """``location`` lies inside the folder or prefix ``prefix`` (:meth:`Location.is_under`)."""
+    return Location.parse(location).is_under(prefix)
 
 
-def _scheme(location: str) -> str:
-    match = _SCHEME.match(location)
-    return match.group(1).lower() if match else ""
+def join_under(prefix: str | Location, written: str) -> str:
+    """The URL ``written`` names inside ``prefix``, or :class:`StorageError` (:meth:`Location.join`)."""
+    return Location.parse(prefix).join(written).text
 
 
-def _split(location: str) -> tuple[str, str, str]:
-    """(scheme, netloc, path) of a URL as its reader sees it: urlsplit's for http(s); for a store or
-    ``file://`` URL the path runs to the end of the text, as fsspec reads it (a ``?`` or ``#`` is part of the
-    key, not a query or fragment), and a ``file://`` path is percent-decoded, as :func:`local_path` does."""
-    scheme = _scheme(location)
-    if scheme in HTTP_SCHEMES:
-        parts = urlsplit(location)
-        return scheme, parts.netloc, parts.path
-    rest = location.split("://", 1)[1] if "://" in location else ""
-    netloc, slash, path = rest.partition("/")
-    path = slash + path
-    return scheme, netloc, unquote(path) if scheme == "file" else path
-
-
-def local_path(location: str) -> Path:
-    """The local path of a plain path or ``file://`` URL."""
-    if not is_url(location):
-        return Path(location)
-    if _scheme(location) != "file":
-        raise StorageError(f"{redact(location)} is not a local path")
-    _check_file_url(location)
-    return Path(_split(location)[2])
-
-
-def _check_file_url(location: str) -> None:
-    if _split(location)[1] not in ("", "localhost"):
-        raise StorageError(f"{redact(location)}: file:// URLs must name a local path (file:///…)")
-
-
-def check_location(location: str, *, writable: bool = False) -> None:
-    """Refuse what this module does not read (or, with ``writable``, write): other schemes, chained URLs,
-    ``..``, NULs, ``?`` and ``#`` in a store key, ``file://`` with a host, http(s) as a destination."""
-    if "\x00" in location:
-        raise StorageError("the location contains a NUL character")
-    if not is_url(location):
-        return
-    try:
-        urlsplit(location)
-    except ValueError:
-        raise StorageError(f"{redact(location)}: not a valid URL") from None
-    scheme, _, path = _split(location)
-    if _chained(location):
-        raise StorageError(f"{redact(location)}: chained fsspec URLs are refused; name one store")
-    if scheme not in HTTP_SCHEMES and scheme != "file" and scheme not in OBJECT_SCHEMES:
-        known = ", ".join(f"{s}://" for s in sorted({*OBJECT_SCHEMES, "file", *HTTP_SCHEMES}))
-        raise StorageError(f"{redact(location)}: the scheme {scheme}:// is not supported (expected {known})")
-    if scheme not in HTTP_SCHEMES:
-        _refuse_query_marks(location, location.split("://", 1)[1])
-    if "\x00" in path:  # a file:// path is percent-decoded: %00
-        raise StorageError("the location contains a NUL character")
-    if ".." in path.split("/"):
-        raise StorageError(f"{redact(location)}: '..' is refused in a URL; name the object directly")
-    if scheme in HTTP_SCHEMES and writable:
-        raise StorageError(f"{redact(location)}: http(s) is read-only; write to a path or a store")
-    if scheme == "file":
-        _check_file_url(location)
-
-
-def _chained(location: str) -> bool:
-    """fsspec reads ``::`` anywhere in a URL it opens as a chain (``simplecache::s3://…``). An http(s) URL is
-    not opened by fsspec: there ``::`` is allowed in a bracketed IPv6 host and the query only."""
-    if _scheme(location) not in HTTP_SCHEMES:
-        return "::" in location
-    head, _, rest = location.partition("://")
-    rest = re.split(r"[?#]", rest, maxsplit=1)[0]
-    netloc, slash, path = rest.partition("/")
-    host = re.sub(r"^([^@]*@)?\[[0-9A-Fa-f:.%\w-]*\]", r"\1", netloc)
-    return "::" in f"{head}://{host}{slash}{path}"
-
-
-def _refuse_query_marks(location: str, key: str) -> None:
-    """A store key with ``?`` or ``#``: fsspec reads them as part of the key while a URL parser cuts there,
-    so the checks on ``..`` and prefixes would look at another key than the one read."""
-    if "?" in key or "#" in key:
-        raise StorageError(f"{redact(location)}: store keys with '?' or '#' are refused; rename the object")
-
-
-def filesystem(location: str, options: StorageOptions | None = None) -> tuple[Any, str]:
+def filesystem(location: str | Location, options: StorageOptions | None = None) -> tuple[Any, str]:
     """(fsspec filesystem, path within it) for a URL of :data:`OBJECT_SCHEMES` or ``file://``."""
-    check_location(location)
-    scheme = _scheme(location)
-    if scheme in HTTP_SCHEMES:
-        raise StorageError(f"{redact(location)}: http(s) is read through the network guard, not fsspec")
+    where = check_location(location)
+    scheme = where.scheme
+    if where.is_http:
+        raise StorageError(f"{where}: http(s) is read through the network guard, not fsspec")
     import fsspec.core
 
     kwargs = dict(options or {})
@@ -250,14 +149,14 @@ def filesystem(location: str, options: StorageOptions | None = None) -> tuple[An
     if scheme in {"s3", "s3a"} and endpoint and "endpoint_url" not in kwargs:
         kwargs["endpoint_url"] = endpoint  # also keys fsspec's instance cache: a new endpoint, a new client
     try:
-        fs, path = fsspec.core.url_to_fs(location, **kwargs)
+        fs, path = fsspec.core.url_to_fs(where.text, **kwargs)
     except ImportError:
         package = OBJECT_SCHEMES.get(scheme, "fsspec")
         extra = _EXTRA.get(package)
         hint = f"pip install 'telnyx-compliance[{extra}]'" if extra else f"pip install {package}"
-        raise StorageError(f"{redact(location)}: {scheme}:// needs the {package} package ({hint})") from None
+        raise StorageError(f"{where}: {scheme}:// needs the {package} package ({hint})") from None
     except Exception as error:
-        raise StorageError(f"{redact(location)}: {_reason(error, scheme, options)}") from None
+        raise StorageError(f"{where}: {_reason(error, scheme, options)}") from None
     return fs, str(path)
 
 
@@ -353,7 +252,7 @@ def _reason(error: BaseException, scheme: str, options: StorageOptions | None) -
 
 @contextlib.contextmanager
 def _store_call(
-    location: str, options: StorageOptions | None, *, keep_not_found: bool = False
+    location: str | Location, options: StorageOptions | None, *, keep_not_found: bool = False
 ) -> Iterator[None]:
     """Any error of the fsspec calls inside as one :class:`StorageError` line naming ``location`` redacted;
     with ``keep_not_found``, a missing object stays a ``FileNotFoundError`` (callers tell it apart)."""
@@ -366,63 +265,13 @@ def _store_call(
             raise FileNotFoundError(errno.ENOENT, "no such object", redact(location)) from None
         raise StorageError(f"{redact(location)}: not found (no such bucket, folder or object)") from None
     except Exception as error:
-        raise StorageError(f"{redact(location)}: {_reason(error, _scheme(location), options)}") from None
+        raise StorageError(
+            f"{redact(location)}: {_reason(error, Location.parse(location).scheme, options)}"
+        ) from None
 
 
 def _url(fs: Any, path: str) -> str:
     return str(fs.unstrip_protocol(path))
-
-
-def parent(location: str) -> str:
-    """The folder (or prefix) holding ``location``, as a location of the same kind."""
-    if not is_url(location):
-        return str(Path(location).parent)
-    scheme, netloc, path = _split(location)
-    return f"{scheme}://{netloc}{posixpath.dirname(path.rstrip('/'))}"
-
-
-def _normal_key(location: str) -> tuple[str, str, str]:
-    scheme, netloc, path = _split(location)
-    return scheme, netloc, posixpath.normpath("/" + path.lstrip("/")) if path else "/"
-
-
-def under(location: str, prefix: str) -> bool:
-    """``location`` lies inside the folder or prefix ``prefix`` (compared by path segments, after
-    normalising ``..``, on the key a store reads; an http(s) query plays no part)."""
-    if is_url(location) != is_url(prefix):
-        return False
-    if not is_url(location):
-        return Path(os.path.normpath(os.path.abspath(location))).is_relative_to(
-            os.path.normpath(os.path.abspath(prefix))
-        )
-    scheme, netloc, path = _normal_key(location)
-    root_scheme, root_netloc, root = _normal_key(prefix)
-    if (scheme, netloc) != (root_scheme, root_netloc):
-        return False
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def join_under(prefix: str, written: str) -> str:
-    """The URL ``written`` names inside ``prefix``: a relative path (``docs/a.pdf``) or a full URL inside the
-    prefix. Raises :class:`StorageError` when it would leave the prefix (``..``, an absolute path, another
-    bucket or scheme) or is not a plain path."""
-    if "\x00" in written:
-        raise StorageError("the path contains a NUL character")
-    if "\\" in written:
-        raise StorageError("backslash paths are refused: write the path with '/'")
-    if is_url(written):
-        check_location(written)
-        if not under(written, prefix):
-            raise StorageError(f"the URL lies outside the documents prefix {redact(prefix)}: refused")
-        return written
-    if written.startswith("/"):
-        raise StorageError(f"expected a path relative to the documents prefix {redact(prefix)}")
-    if on_store(prefix) or _scheme(prefix) == "file":
-        _refuse_query_marks(f"{prefix.rstrip('/')}/{written}", written)
-    relative = posixpath.normpath(written)
-    if relative == ".." or relative.startswith("../"):
-        raise StorageError(f"the path resolves outside the documents prefix {redact(prefix)}: refused")
-    return prefix.rstrip("/") + "/" + relative
 
 
 def staging_root(root: Path | None = None) -> Path:
@@ -490,9 +339,9 @@ def staging_dir(location: str, root: Path | None = None) -> Path:
     return folder
 
 
-def exists(location: str, options: StorageOptions | None = None) -> bool:
+def exists(location: str | Location, options: StorageOptions | None = None) -> bool:
     """Whether the file or object exists (asked again each time: another process may have written it)."""
-    if not is_remote(location):
+    if Location.parse(location).is_local:
         return local_path(location).exists()
     fs, path = filesystem(location, options)
     with _store_call(location, options):
@@ -501,10 +350,10 @@ def exists(location: str, options: StorageOptions | None = None) -> bool:
 
 
 def read_bytes(
-    location: str, *, max_bytes: int = DEFAULT_MAX_BYTES, options: StorageOptions | None = None
+    location: str | Location, *, max_bytes: int = DEFAULT_MAX_BYTES, options: StorageOptions | None = None
 ) -> bytes:
     """The content of a file or object (at most ``max_bytes``; more is an error, not a cut)."""
-    if not is_remote(location):
+    if Location.parse(location).is_local:
         path = local_path(location)
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
@@ -519,9 +368,9 @@ def read_bytes(
     return bytes(data)
 
 
-def read_head(location: str, size: int, *, options: StorageOptions | None = None) -> bytes:
+def read_head(location: str | Location, size: int, *, options: StorageOptions | None = None) -> bytes:
     """The first ``size`` bytes of a file or object (fewer when it is shorter): enough to recognise it."""
-    if not is_remote(location):
+    if Location.parse(location).is_local:
         with local_path(location).open("rb") as handle:
             return handle.read(size)
     fs, path_in_fs = filesystem(location, options)
@@ -538,11 +387,11 @@ def _write_new(folder: Path, name: str) -> tuple[Any, Path]:
     return os.fdopen(descriptor, "wb"), Path(temporary)
 
 
-def put_bytes(location: str, data: bytes, options: StorageOptions | None = None) -> None:
+def put_bytes(location: str | Location, data: bytes, options: StorageOptions | None = None) -> None:
     """Write ``data`` as the whole content of ``location`` (an object is replaced at once; a local file is
     written beside, only this user's, and renamed, so a reader never sees half of it)."""
     check_location(location, writable=True)
-    if not is_remote(location):
+    if Location.parse(location).is_local:
         path = local_path(location)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = _write_new(path.parent, path.name)
@@ -560,9 +409,9 @@ def put_bytes(location: str, data: bytes, options: StorageOptions | None = None)
         fs.pipe_file(path_in_fs, data)
 
 
-def remove(location: str, options: StorageOptions | None = None) -> None:
+def remove(location: str | Location, options: StorageOptions | None = None) -> None:
     """Delete a file or object; a missing one is fine."""
-    if not is_remote(location):
+    if Location.parse(location).is_local:
         local_path(location).unlink(missing_ok=True)
         return
     fs, path = filesystem(location, options)
@@ -570,9 +419,9 @@ def remove(location: str, options: StorageOptions | None = None) -> None:
         fs.rm_file(path)
 
 
-def list_files(prefix: str, options: StorageOptions | None = None) -> list[str]:
+def list_files(prefix: str | Location, options: StorageOptions | None = None) -> list[str]:
     """The locations of the files directly inside ``prefix``, sorted by name; empty when there is none."""
-    if not is_remote(prefix):
+    if Location.parse(prefix).is_local:
         folder = local_path(prefix)
         return sorted(str(p) for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     fs, path = filesystem(prefix, options)
@@ -586,7 +435,7 @@ def list_files(prefix: str, options: StorageOptions | None = None) -> list[str]:
 
 
 def stage(
-    location: str,
+    location: str | Location,
     target: Path,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
@@ -598,12 +447,12 @@ def stage(
     creates are 0700, the file 0600) and return it. Raises ``FileNotFoundError`` when there is no such
     object, :class:`StorageError` when it is refused, too large or cannot be read. An http(s) URL goes
     through the network guard."""
-    check_location(location)
+    where = check_location(location)
     _private_folders(target.parent)
-    if _scheme(location) in HTTP_SCHEMES:
+    if where.is_http:
         try:
             return download(
-                location,
+                where.text,
                 target,
                 max_bytes=max_bytes,
                 time_limit=time_limit,
@@ -639,13 +488,14 @@ def stage(
     return target
 
 
-def browser_link(location: str) -> str:
+def browser_link(location: str | Location) -> str:
     """A link an operator can open for ``location``: a ``file://`` URI, the store's web console for
     ``s3://`` (or the S3-compatible endpoint in ``AWS_ENDPOINT_URL``) and ``gs://``, else the URL itself.
     Never a pre-signed URL: an artifact must not carry a credential."""
-    if not is_url(location):
-        return Path(location).resolve().as_uri()
-    parts = urlsplit(location)
+    where = Location.parse(location)
+    if not where.has_scheme:
+        return Path(where.text).resolve().as_uri()
+    parts = urlsplit(where.text)
     # Quoted: a key holding '&', '%', a space or a parenthesis must still name the object (and only it).
     # (Store keys are literal: a '%' in one is a percent sign, quoted like any other.)
     bucket, key = quote(parts.netloc, safe=""), quote(parts.path.lstrip("/"), safe="/")
@@ -657,4 +507,4 @@ def browser_link(location: str) -> str:
         return f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={key}"
     if scheme in {"gs", "gcs"}:
         return f"https://console.cloud.google.com/storage/browser/_details/{bucket}/{key}"
-    return redact(location)
+    return where.redacted

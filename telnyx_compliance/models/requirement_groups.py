@@ -2,27 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
+from typing import Final, Literal
 
 from .shared import RequestModel, TelnyxModel
 
 __all__ = [
+    "FINAL_GROUP_STATUSES",
+    "GROUP_DECISIONS",
+    "REJECTED_GROUP_STATUSES",
+    "GroupDecisionStatus",
+    "GroupStatus",
     "RegulatoryRequirementValue",
     "RequirementGroup",
     "RequirementGroupCreateParams",
-    "RequirementGroupStatus",
     "RequirementGroupUpdateParams",
     "UserRequirement",
 ]
 
-RequirementGroupStatus = Literal["approved", "unapproved", "pending-approval", "declined", "expired"]
+
+class GroupStatus(StrEnum):
+    """A requirement group's status (and each of its requirements'), as the API spells it: the one
+    definition; the pipeline, its results and the sandbox import it. Any other status Telnyx adds later is
+    kept as the string it came as, and reported as not understood."""
+
+    APPROVED = "approved"
+    UNAPPROVED = "unapproved"
+    PENDING = "pending-approval"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+#: Statuses a review ends in.
+FINAL_GROUP_STATUSES: Final = frozenset({GroupStatus.APPROVED, GroupStatus.DECLINED, GroupStatus.EXPIRED})
+#: Statuses that need the customer to act (update the values and resubmit).
+REJECTED_GROUP_STATUSES: Final = frozenset({GroupStatus.DECLINED, GroupStatus.EXPIRED})
+#: Decisions on a requirement group that the pipeline reports as one event each.
+GroupDecisionStatus = Literal[GroupStatus.APPROVED, GroupStatus.DECLINED, GroupStatus.EXPIRED]
+GROUP_DECISIONS: Final[tuple[GroupDecisionStatus, ...]] = (
+    GroupStatus.APPROVED,
+    GroupStatus.DECLINED,
+    GroupStatus.EXPIRED,
+)
 
 
 class UserRequirement(TelnyxModel):
     requirement_id: str | None = None
     field_type: str | None = None
     field_value: str | None = None
-    status: RequirementGroupStatus | str | None = None
+    status: GroupStatus | str | None = None
     created_at: str | None = None
     updated_at: str | None = None
     expires_at: str | None = None
@@ -36,7 +64,7 @@ class RequirementGroup(TelnyxModel):
     customer_reference: str | None = None
     phone_number_type: str | None = None
     regulatory_requirements: list[UserRequirement] | None = None
-    status: RequirementGroupStatus | str | None = None
+    status: GroupStatus | str | None = None
     created_at: str | None = None
     updated_at: str | None = None
 

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._safe_logging import library_logger
-from telnyx_compliance.models.requirement_groups import RequirementGroup
-from telnyx_compliance.onboarding.snapshots import APPROVED, DECLINED, PENDING, GroupSnapshot
+from telnyx_compliance.models.requirement_groups import GroupStatus, RequirementGroup
+from telnyx_compliance.onboarding.snapshots import GroupSnapshot
 
 __all__ = ["ApprovalWatcher"]
 
@@ -86,7 +86,7 @@ class ApprovalWatcher:
         """The group once decided (any status but ``pending-approval``; an approval read from the lists is
         ``presumed``, see the module docstring), or as last seen, still pending, when the run's deadline
         passes."""
-        if group.status != PENDING:
+        if group.status != GroupStatus.PENDING:
             return group
         future: asyncio.Future[GroupSnapshot] = asyncio.get_running_loop().create_future()
         entry = self._waiting.get(group.id)
@@ -137,7 +137,7 @@ class ApprovalWatcher:
         self.rounds += 1
         try:
             self.calls += 1
-            pending = await self.client.requirement_groups.list(filter={"status": PENDING})
+            pending = await self.client.requirement_groups.list(filter={"status": GroupStatus.PENDING})
             still = {group.id for group in pending if group.id}
             # A group registered while the list was on its way may be missing from it although pending.
             moved = [
@@ -148,7 +148,7 @@ class ApprovalWatcher:
             if not moved:
                 return
             self.calls += 1
-            declined = await self.client.requirement_groups.list(filter={"status": DECLINED})
+            declined = await self.client.requirement_groups.list(filter={"status": GroupStatus.DECLINED})
             rejected: dict[str, RequirementGroup] = {group.id: group for group in declined if group.id}
         except APIError as error:  # the client's retries gave up: try again next round
             logger.warning("Polling requirement groups failed (%s); trying again next round", error)
@@ -161,7 +161,7 @@ class ApprovalWatcher:
             if found is not None:
                 self._settle(group_id, GroupSnapshot.from_api(found))
             else:
-                self._settle(group_id, entry.last_seen.presume(APPROVED))
+                self._settle(group_id, entry.last_seen.presume(GroupStatus.APPROVED))
 
     def _settle(self, group_id: str, outcome: GroupSnapshot) -> None:
         entry = self._waiting.pop(group_id)

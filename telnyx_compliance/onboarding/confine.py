@@ -17,8 +17,9 @@ and nothing more: not the worker's code, settings or other files. The trust mode
     (``sys.prefix``, site-packages), even when a root was set wide.
 
 Each check is made on the path as written and again on the resolved path (a symbolic link inside a root that
-points out of it, or into the project's code, is refused). :func:`confine` is the path primitive the
-document checks use too (a CSV's ``doc_*`` cells, a request's documents).
+points out of it, or into the project's code, is refused). :func:`confine` (:meth:`Location.within
+<telnyx_compliance.locations.Location.within>`) is the path primitive the document checks use too (a CSV's
+``doc_*`` cells, a request's documents).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any, Final, Literal
 
 from telnyx_compliance import storage
 from telnyx_compliance._text import excerpt
+from telnyx_compliance.locations import ConfinementError, Location
 
 __all__ = [
     "DATA_FOLDER",
@@ -54,37 +56,10 @@ PROTECTED_FOLDERS: Final = (".venv", ".git", "deployments", "configs", ".prefect
 _RESULTS_SUFFIX: Final = ".csv"
 
 
-class ConfinementError(ValueError):
-    """A path or URL names something outside what the run may use; the message says what and why (without
-    the content of any file)."""
-
-
 def confine(root: Path, written: str | os.PathLike[str]) -> Path:
-    """The resolved path of ``written`` (relative to ``root``, or absolute inside it).
-
-    Checked as written (no NUL, no URL, no UNC or backslash path, no ``..`` out of ``root``) and as resolved
-    (no symbolic link out of ``root``). Raises :class:`ConfinementError`.
-    """
-    text = os.fspath(written)
-    if "\x00" in text:
-        raise ConfinementError("the path contains a NUL character")
-    if "://" in text:
-        raise ConfinementError("expected a file path, got a URL: download the document first")
-    if "\\" in text or text.startswith("//"):
-        raise ConfinementError("UNC and backslash paths are refused: write the path with '/'")
-    base = root.resolve()
-    lexical = Path(os.path.normpath(text if os.path.isabs(text) else base / text))
-    if not lexical.is_relative_to(base):
-        raise ConfinementError(f"the path resolves outside the documents folder {base}: refused")
-    resolved = lexical.resolve()
-    if not resolved.is_relative_to(base):
-        links = (Path(*lexical.parts[: i + 1]) for i in range(len(lexical.parts)))
-        link = next((str(part) for part in links if part.is_symlink()), str(lexical))
-        raise ConfinementError(
-            f"the path goes through a symbolic link ({link}) that resolves outside the documents folder "
-            f"{base}: refused"
-        )
-    return resolved
+    """The resolved path of ``written`` inside ``root`` (:meth:`Location.within
+    <telnyx_compliance.locations.Location.within>`); raises :class:`ConfinementError`."""
+    return Location.parse(written).within(root)
 
 
 def _python_installation() -> tuple[Path, ...]:
@@ -162,7 +137,7 @@ class RunScope:
 
 
 def confine_parameter(
-    value: str,
+    value: str | Location,
     purpose: Purpose,
     scope: RunScope,
     *,
@@ -177,39 +152,45 @@ def confine_parameter(
     pipeline (default: its header is the results CSV's): a run never replaces anything else.
     """
 
+    where = Location.parse(value)
+
     def refuse(reason: str) -> ConfinementError:
-        return ConfinementError(f"{name} {excerpt(storage.redact(value), 80)!s}: {reason}")
+        return ConfinementError(f"{name} {excerpt(where.redacted, 80)!s}: {reason}")
 
     writes = purpose in _WRITES
     try:
-        storage.check_location(value, writable=writes)
+        where.check(writable=writes)
     except storage.StorageError as error:
         raise ConfinementError(f"{name}: {error}") from None
-    if not value.strip():
+    if not where.text.strip():
         raise refuse("empty")
-    if storage.is_remote(value):
-        location = value
+    if not where.is_local:
+        location = where.text
         if (
-            storage.on_store(value)
+            where.is_store
             and scope.confined
-            and not any(storage.under(value, root) for root in scope.storage_roots)
+            and not any(where.is_under(root) for root in scope.storage_roots)
         ):
-            allowed = ", ".join(storage.redact(root) for root in scope.storage_roots) or "none configured"
+            allowed = (
+                ", ".join(Location.parse(root).redacted for root in scope.storage_roots) or "none configured"
+            )
             raise refuse(
                 f"outside the storage roots a deployment may use ({allowed}; COMPLIANCE_STORAGE_ROOTS "
                 "sets them)"
             )
         # http(s): read only (check_location refused writing), the network guard decides on the host.
     else:
-        location = str(_local(value, purpose, scope, refuse))
+        location = str(_local(where, purpose, scope, refuse))
     if purpose == "results":
         _check_results_target(location, scope, refuse, is_ours)
     return location
 
 
-def _local(value: str, purpose: Purpose, scope: RunScope, refuse: Callable[[str], ConfinementError]) -> Path:
+def _local(
+    value: Location, purpose: Purpose, scope: RunScope, refuse: Callable[[str], ConfinementError]
+) -> Path:
     try:
-        written = storage.local_path(value)
+        written = value.path
     except storage.StorageError as error:
         raise refuse(str(error)) from None
     if not scope.confined:
@@ -253,7 +234,7 @@ def _check_results_target(
     refuse: Callable[[str], ConfinementError],
     is_ours: Callable[[str, Mapping[str, Any] | None], bool] | None,
 ) -> None:
-    if not storage.is_remote(location):
+    if Location.parse(location).is_local:
         path = Path(location)
         if path.is_dir():
             raise refuse("is a directory: name the results CSV file")

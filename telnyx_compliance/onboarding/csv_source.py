@@ -23,12 +23,12 @@ import hashlib
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from telnyx_compliance import storage
 from telnyx_compliance._netguard import FetchError, allow_private_from_env
+from telnyx_compliance.locations import Location
 from telnyx_compliance.onboarding.confine import RunScope, confine_parameter
 from telnyx_compliance.onboarding.results_csv import ResultsMirror
 
@@ -43,11 +43,9 @@ __all__ = [
     "DocumentURLs",
     "RemoteDocuments",
     "confine_bulk",
-    "is_url",
     "locate_bulk",
     "materialise_csv",
     "normal_location",
-    "redact_source",
     "results_location_for",
 ]
 
@@ -56,42 +54,36 @@ class CSVSourceError(ValueError):
     """The CSV could not be fetched or found, or lies outside where it may be read from."""
 
 
-def is_url(source: str) -> bool:
-    """An ``http(s)://`` URL (fetched through the network guard)."""
-    return urlsplit(source).scheme in {"http", "https"}
-
-
-def redact_source(source: str) -> str:
-    """``source`` as it may be logged: a URL without credentials or query string, a path as it is."""
-    return storage.redact(source)
-
-
 def materialise_csv(
     source: str,
     staging_root: Path | None = None,
     *,
+    options: Mapping[str, Any] | None = None,
     time_limit: float = FETCH_TIME_LIMIT,
     allow_private: bool | None = None,
 ) -> Path:
-    """The local path of ``source``: itself when it is a path, else the URL's body copied into the private
-    staging folder (``COMPLIANCE_STAGING_DIR``; one folder per URL, so a rerun finds the same copy).
-    ``allow_private`` (default: ``COMPLIANCE_ALLOW_PRIVATE_URLS``) allows loopback and private hosts."""
-    if not is_url(source):
-        path = Path(source)
-        if not path.is_file():
-            raise CSVSourceError(f"{source}: no such CSV file")
-        return path
-    target = storage.staging_dir(source, staging_root) / _fetched_name(source)
+    """The local file to read the CSV ``source`` from: itself when it is a path; else the object or the URL's
+    body copied into the private staging folder (``COMPLIANCE_STAGING_DIR``; one folder per URL, or per
+    store prefix, so a rerun finds the same copy). ``allow_private`` (default:
+    ``COMPLIANCE_ALLOW_PRIVATE_URLS``) allows loopback and private hosts."""
+    where = Location.parse(source)
     try:
+        if where.is_local:
+            path = where.path
+            if not path.is_file():
+                raise CSVSourceError(f"{source}: no such CSV file")
+            return path
+        folder = storage.staging_dir(source if where.is_http else where.parent.text, staging_root)
         return storage.stage(
-            source,
-            target,
+            where,
+            folder / _fetched_name(where),
             max_bytes=MAX_CSV_BYTES,
+            options=options,
             time_limit=time_limit,
             allow_private=allow_private_from_env() if allow_private is None else allow_private,
         )
     except FileNotFoundError:
-        raise CSVSourceError(f"{storage.redact(source)}: not found") from None
+        raise CSVSourceError(f"{where}: {'not found' if where.is_http else 'no such CSV object'}") from None
     except (FetchError, storage.StorageError) as error:
         raise CSVSourceError(f"{error}") from None
 
@@ -110,18 +102,19 @@ class RemoteDocuments:
     def __call__(self, written: str) -> Path:
         """The local copy of the document ``written`` names (raises ``FileNotFoundError`` when there is no
         such object, :class:`~telnyx_compliance.storage.StorageError` when it is refused or unreadable)."""
-        location = storage.join_under(self.prefix, written)
-        staged = self._staged.get(location)
+        prefix = Location.parse(self.prefix)
+        location = prefix.join(written)
+        staged = self._staged.get(location.text)
         if staged is not None and staged.exists():
             return staged
-        relative = posixpath.normpath(urlsplit(location).path)[len(urlsplit(self.prefix).path.rstrip("/")) :]
+        relative = posixpath.normpath(location.key)[len(prefix.key.rstrip("/")) :]
         target = self.local_root / relative.lstrip("/")
         storage.stage(location, target, max_bytes=self.max_bytes, options=self.options)
-        self._staged[location] = target
+        self._staged[location.text] = target
         return target
 
     def describe(self) -> str:
-        return storage.redact(self.prefix)
+        return Location.parse(self.prefix).redacted
 
 
 @dataclass(frozen=True)
@@ -145,7 +138,7 @@ class BulkLocations:
 
 def normal_location(location: str) -> str:
     """``location`` as a run is keyed by: a URL as written, a path (or ``file://``) resolved."""
-    return location if storage.is_remote(location) else str(storage.local_path(location).resolve())
+    return Location.parse(location).resolved().text
 
 
 def results_location_for(csv: str, out: str | None, local_root: Path | str | None = None) -> str:
@@ -154,22 +147,23 @@ def results_location_for(csv: str, out: str | None, local_root: Path | str | Non
     working folder). Pure: nothing is read."""
     if out:
         return normal_location(out)
-    if is_url(csv):
-        name = _fetched_name(csv)
+    where = Location.parse(csv)
+    if where.is_http:
+        name = _fetched_name(where)
         stem = name[: -len(".csv")] if name.lower().endswith(".csv") else name
         digest = hashlib.sha256(csv.encode()).hexdigest()[:12]
         return str((Path(local_root or ".") / f"{stem}-{digest}.results.csv").resolve())
-    if storage.is_remote(csv):
-        name = PurePosixPath(urlsplit(csv).path).name
+    if where.is_store:
+        name = where.name
         stem = name[: -len(".csv")] if name.lower().endswith(".csv") else name
-        return f"{storage.parent(csv)}/{stem}.results.csv"
-    path = storage.local_path(csv)
+        return where.parent.child(f"{stem}.results.csv").text
+    path = where.path
     return str(path.with_name(f"{path.stem}.results.csv").resolve())
 
 
-def _fetched_name(source: str) -> str:
+def _fetched_name(source: Location, default: str = "onboarding.csv") -> str:
     """A plain file name for a copy of ``source`` (never hidden)."""
-    return PurePosixPath(urlsplit(source).path).name.lstrip(".") or "onboarding.csv"
+    return source.name.lstrip(".") or default
 
 
 def confine_bulk(
@@ -218,25 +212,31 @@ def locate_bulk(
         for location, writable in ((csv, False), (out, True), (only_failed, False), (documents_base, False)):
             if location is not None:
                 storage.check_location(location, writable=writable)
-        csv_path = _local_csv(csv, staging_root, options, allow_private)
-        base = documents_base or (str(local_root or Path.cwd()) if is_url(csv) else storage.parent(csv))
-        if storage.on_store(base):
+        csv_path = materialise_csv(csv, staging_root, options=options, allow_private=allow_private)
+        where = Location.parse(csv)
+        base = Location.parse(
+            documents_base or (str(local_root or Path.cwd()) if where.is_http else where.parent)
+        )
+        if base.is_store:
             remote = RemoteDocuments(
-                base, storage.staging_dir(base, staging_root) / "documents", options, max_document_bytes
+                base.text,
+                storage.staging_dir(base.text, staging_root) / "documents",
+                options,
+                max_document_bytes,
             )
             fetch: RemoteDocuments | None = remote
             documents_root = remote.local_root
             documents_root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        elif is_url(base):
+        elif base.is_http:
             raise CSVSourceError(
-                f"documents under {storage.redact(base)}: http(s) is read-only and unlisted; "
+                f"documents under {base}: http(s) is read-only and unlisted; "
                 "put the documents on a path or an object store"
             )
         else:
-            fetch, documents_root = None, storage.local_path(base)
+            fetch, documents_root = None, base.path
         results_location = results_location_for(csv, out, local_root)
         mirror: ResultsMirror | None = None
-        if storage.is_remote(results_location):
+        if not Location.parse(results_location).is_local:
             mirror = ResultsMirror(results_location, options)
             results = storage.staging_dir(results_location, staging_root) / "results.csv"
             mirror.fetch(results)
@@ -259,40 +259,20 @@ def locate_bulk(
     )
 
 
-def _local_csv(
-    csv: str,
-    staging_root: Path | None,
-    options: Mapping[str, Any] | None,
-    allow_private: bool | None,
-) -> Path:
-    if is_url(csv):
-        return materialise_csv(csv, staging_root, allow_private=allow_private)
-    if storage.is_remote(csv):
-        name = PurePosixPath(urlsplit(csv).path).name.lstrip(".") or "onboarding.csv"
-        target = storage.staging_dir(storage.parent(csv), staging_root) / name
-        try:
-            return storage.stage(csv, target, max_bytes=MAX_CSV_BYTES, options=options)
-        except FileNotFoundError:
-            raise CSVSourceError(f"{storage.redact(csv)}: no such CSV object") from None
-    path = storage.local_path(csv)
-    if not path.is_file():
-        raise CSVSourceError(f"{csv}: no such CSV file")
-    return path
-
-
 def _local_results(location: str, staging_root: Path | None, options: Mapping[str, Any] | None) -> Path:
     """A local file with the lines of the results CSV at ``location`` (final object and parts)."""
-    if not storage.is_remote(location):
-        return storage.local_path(location)
+    where = Location.parse(location)
+    if where.is_local:
+        return where.path
     target = storage.staging_dir(location, staging_root) / "earlier-results.csv"
-    if is_url(location):
+    if where.is_http:
         try:
-            return storage.stage(location, target, options=options)
+            return storage.stage(where, target, options=options)
         except FileNotFoundError:
-            raise CSVSourceError(f"{storage.redact(location)}: not found") from None
+            raise CSVSourceError(f"{where}: not found") from None
     ResultsMirror(location, options).fetch(target)
     if not target.exists():
-        raise CSVSourceError(f"{storage.redact(location)}: no results there")
+        raise CSVSourceError(f"{where}: no results there")
     return target
 
 
@@ -312,21 +292,20 @@ class DocumentURLs:
     def from_settings(cls, settings: Any, options: Mapping[str, Any] | None = None) -> DocumentURLs:
         """From :class:`~telnyx_compliance.settings.PipelineSettings`."""
         base = settings.documents_base_dir
-        roots = ((base,) if base and storage.on_store(base) else ()) + tuple(settings.storage_root_list())
+        roots = ((base,) if base and Location.parse(base).is_store else ()) + tuple(settings.storage_roots)
         return cls(roots=roots, staging_root=settings.staging_path(), options=options)
 
     def fetch(self, url: str, max_bytes: int) -> Path:
         """The local copy of ``url``; raises ``FileNotFoundError`` or :class:`~telnyx_compliance.storage.
         StorageError` (refused, too large, unreadable), naming the URL redacted."""
-        storage.check_location(url)
-        if not is_url(url) and not any(storage.under(url, root) for root in self.roots):
-            allowed = ", ".join(storage.redact(root) for root in self.roots) or "none configured"
+        where = Location.parse(url).check()
+        if not where.is_http and not any(where.is_under(root) for root in self.roots):
+            allowed = ", ".join(Location.parse(root).redacted for root in self.roots) or "none configured"
             raise storage.StorageError(
-                f"{storage.redact(url)} lies outside the folders documents may be read from ({allowed}; "
+                f"{where} lies outside the folders documents may be read from ({allowed}; "
                 "COMPLIANCE_DOCUMENTS_BASE_DIR or COMPLIANCE_STORAGE_ROOTS sets them)"
             )
-        name = PurePosixPath(urlsplit(url).path).name.lstrip(".") or "document"
-        target = storage.staging_dir(url, self.staging_root) / name
+        target = storage.staging_dir(url, self.staging_root) / _fetched_name(where, "document")
         return storage.stage(
-            url, target, max_bytes=max_bytes, options=self.options, allow_private=self.allow_private
+            where, target, max_bytes=max_bytes, options=self.options, allow_private=self.allow_private
         )

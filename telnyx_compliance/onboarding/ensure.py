@@ -1,5 +1,6 @@
-"""The onboarding's writes, each idempotent: look up by ``customer_reference`` (or in a bulk run's
-:class:`~.known.KnownResources`), then create or update only what is missing or changed.
+"""The onboarding's writes, each idempotent: ask the :class:`~.index.ResourceIndex` what exists under the
+``customer_reference`` (a live lookup, or a bulk run's snapshot: one code path either way), then create or
+update only what is missing or changed, and tell the index what was made.
 
 Rerunning any of them after a crash or a retry finds what an earlier attempt created and carries on from
 there; nothing is created twice. The order they run in is written once, in :mod:`.runner`; the rollback of a
@@ -18,30 +19,26 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import cast
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError, NotFoundError, UnprocessableEntityError
-from telnyx_compliance.models.requirement_groups import RequirementGroup
+from telnyx_compliance.models.documents import DocumentUploadResponse
+from telnyx_compliance.models.requirement_groups import GroupStatus
 from telnyx_compliance.onboarding.errors import DocumentIntegrityError, OnboardingError
-from telnyx_compliance.onboarding.known import (
+from telnyx_compliance.onboarding.index import (
     KnownDocument,
-    KnownGroup,
     KnownOrder,
-    KnownResources,
-    values_digest,
-)
-from telnyx_compliance.onboarding.lookups import (
-    PAGE_SIZE,
+    LiveIndex,
+    ResourceIndex,
     documents_linked_to,
-    find_requirement_group,
-    linked_documents,
 )
 from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanItem, read_planned_document
 from telnyx_compliance.onboarding.request import Action, PhoneNumberType
 from telnyx_compliance.onboarding.results import AttachedOrder, StepOutcome, UploadedDocument
 from telnyx_compliance.onboarding.snapshots import (
-    PENDING,
     EnsuredAddress,
     EnsuredGroup,
     EnsuredOrder,
@@ -64,30 +61,22 @@ __all__ = [
 
 
 async def ensure_address(
-    client: AsyncTelnyx, plan: OnboardingPlan, *, known: KnownResources | None = None
+    client: AsyncTelnyx, plan: OnboardingPlan, *, index: ResourceIndex | None = None
 ) -> EnsuredAddress:
-    """Reuse the user address with the plan's reference (looked up, or in ``known``), or create it."""
+    """Reuse the user address with the plan's reference (found in ``index``, default a live lookup), or
+    create it."""
     if plan.address is None:
         raise OnboardingError("the plan has no address requirement")
+    index = index or LiveIndex(client)
     reference = plan.address.reference
-    if known is not None:
-        if reference in known.addresses:
-            return EnsuredAddress(
-                id=known.addresses[reference], customer_reference=reference, outcome="reused"
-            )
-    else:
-        page = await client.user_addresses.list(
-            filter={"customer_reference": {"eq": reference}}, page_size=PAGE_SIZE
-        )
-        for address in page.data:
-            if address.customer_reference == reference and address.id:
-                return EnsuredAddress(id=address.id, customer_reference=reference, outcome="reused")
+    found = await index.find_address(reference)
+    if found is not None:
+        return EnsuredAddress(id=found, customer_reference=reference, outcome="reused")
     fields = plan.address.address.model_dump(exclude_none=True)
     created = await client.user_addresses.create(customer_reference=reference, **fields)
     if created.data is None or not created.data.id:
         raise OnboardingError("Telnyx created a user address without returning its id")
-    if known is not None:
-        known.addresses[reference] = created.data.id
+    index.remember_address(reference, created.data.id)
     return EnsuredAddress(id=created.data.id, customer_reference=reference, outcome="created")
 
 
@@ -96,7 +85,7 @@ async def ensure_documents(
     plan: OnboardingPlan,
     *,
     on_upload: Callable[[UploadedDocument], None] | None = None,
-    known: KnownResources | None = None,
+    index: ResourceIndex | None = None,
 ) -> list[UploadedDocument]:
     """Reuse each document uploaded under its reference (same sha256), or upload it and verify the sha256.
 
@@ -109,16 +98,10 @@ async def ensure_documents(
     items = plan.documents
     if not items:
         return []
-    references = [item.document.reference for item in items if item.document is not None]
-    existing: dict[str, KnownDocument] = {}
-    if known is not None:
-        existing = {ref: known.documents[ref] for ref in references if ref in known.documents}
-    else:
-        async for listed in client.documents.list(
-            filter={"customer_reference": {"in": references}}, page_size=PAGE_SIZE
-        ):
-            if listed.customer_reference in references and listed.id:
-                existing.setdefault(listed.customer_reference, KnownDocument(listed.id, listed.sha256))
+    index = index or LiveIndex(client)
+    existing = await index.find_documents(
+        [item.document.reference for item in items if item.document is not None]
+    )
 
     uploaded: list[UploadedDocument] = []
     for item in items:
@@ -146,8 +129,7 @@ async def ensure_documents(
         record = _uploaded(item, document.id, created=True)
         if on_upload is not None:
             on_upload(record)
-        if known is not None:
-            known.documents[planned.reference] = KnownDocument(document.id, document.sha256)
+        index.remember_document(planned.reference, KnownDocument(document.id, document.sha256))
         if document.sha256 != planned.sha256:
             await _delete_quietly(client, document.id)
             raise DocumentIntegrityError(
@@ -180,17 +162,14 @@ def _uploaded(item: PlanItem, document_id: str, *, created: bool) -> UploadedDoc
     )
 
 
-def _document_finder(client: AsyncTelnyx, reference: str, sha256: str) -> Callable[[], Awaitable[Any]]:
+def _document_finder(
+    client: AsyncTelnyx, reference: str, sha256: str
+) -> Callable[[], Awaitable[DocumentUploadResponse | None]]:
     """After an upload with an unknown outcome: the document stored under ``reference`` with this content."""
 
-    async def find_existing() -> Any:
-        from telnyx_compliance.models.documents import DocumentUploadResponse
-
-        page = await client.documents.list(
-            filter={"customer_reference": {"eq": reference}}, page_size=PAGE_SIZE
-        )
-        for document in page.data:
-            if document.customer_reference == reference and document.sha256 == sha256:
+    async def find_existing() -> DocumentUploadResponse | None:
+        for document in await client.documents.find_by_reference(reference):
+            if document.sha256 == sha256:
                 return DocumentUploadResponse(data=document)
         return None
 
@@ -232,13 +211,13 @@ async def discard_uploads(
     document_ids: Sequence[str],
     group_id: str | None = None,
     *,
-    known: KnownResources | None = None,
+    index: ResourceIndex | None = None,
 ) -> list[str]:
     """The rollback of an onboarding that failed before its group was submitted: delete the documents it
     uploaded that nothing links (to ``group_id``, or refused by Telnyx as linked); returns those deleted.
 
     Best effort: an API error ends it quietly (Telnyx deletes unlinked documents after 30 minutes anyway).
-    Deleted documents leave ``known`` too, so the next onboarding of the key uploads them again instead of
+    Deleted documents leave ``index`` too, so the next onboarding of the key uploads them again instead of
     reusing ids that no longer exist. The runner (:func:`~.runner.submit_onboarding`) and the Prefect flow's
     rollback hook (``tasks/documents.py``) both roll back through this function.
     """
@@ -247,10 +226,7 @@ async def discard_uploads(
         deleted = await discard_unlinked_documents(
             client, document_ids, linked_to=[group_id] if group_id else []
         )
-    if known is not None and deleted:
-        gone = set(deleted)
-        for reference in [ref for ref, document in known.documents.items() if document.id in gone]:
-            del known.documents[reference]
+    (index or LiveIndex(client)).forget_documents(deleted)
     return deleted
 
 
@@ -282,47 +258,31 @@ async def ensure_requirement_group(
     plan: OnboardingPlan,
     values: Mapping[str, str],
     *,
-    known: KnownResources | None = None,
+    index: ResourceIndex | None = None,
 ) -> EnsuredGroup:
     """Create the group with every value, or PATCH only the values that changed since the last run.
 
-    With ``known`` the group as last seen there is used (a bulk run's snapshot, kept up to date by the run
-    itself): its values are ours to change, and a status that moved on since is read by the approval wait.
-    """
+    The group is as ``index`` finds it (a bulk run's snapshot knows it without a call while it holds these
+    values; a status that moved on since is read by the approval wait)."""
+    index = index or LiveIndex(client)
     key = plan.key
-    if known is None:
-        found = await find_requirement_group(client, plan.group_reference)
-        existing = GroupSnapshot.from_api(found) if found is not None else None
-    else:
-        entry = known.groups.get(plan.group_reference)
-        if entry is not None and entry.values_digest == values_digest(values):
-            return EnsuredGroup(group=entry.snapshot(plan.group_reference, values), outcome="unchanged")
-        existing = (
-            GroupSnapshot.from_api(await client.requirement_groups.retrieve(entry.id))
-            if entry is not None
-            else None
-        )
+    existing = await index.find_group(plan.group_reference, values)
     payload = [{"requirement_id": rid, "field_value": value} for rid, value in values.items()]
     if existing is None:
-
-        async def find_existing() -> RequirementGroup | None:
-            return await find_requirement_group(client, plan.group_reference)
-
         created = await client.requirement_groups.create(
             country_code=key.country_code,
             phone_number_type=cast(PhoneNumberType, key.phone_number_type),
             action=cast(Action, key.action),
             customer_reference=plan.group_reference,
             regulatory_requirements=payload,
-            find_existing=find_existing,
         )
-        snapshot = _remember(known, plan, GroupSnapshot.from_api(created))
-        return EnsuredGroup(group=snapshot, outcome="created")
+        group = index.remember_group(GroupSnapshot.from_api(created), reference=plan.group_reference)
+        return EnsuredGroup(group=group, outcome="created")
     current = existing.values
     changed = [entry for entry in payload if current.get(entry["requirement_id"]) != entry["field_value"]]
     if not changed:
         return EnsuredGroup(group=existing, outcome="unchanged")
-    if existing.status == PENDING:
+    if existing.status == GroupStatus.PENDING:
         names = ", ".join(
             item.requirement.name
             for item in plan.items
@@ -333,35 +293,27 @@ async def ensure_requirement_group(
             "rerun once it is approved or declined"
         )
     updated = await client.requirement_groups.update(existing.id, regulatory_requirements=changed)
-    return EnsuredGroup(group=_remember(known, plan, GroupSnapshot.from_api(updated)), outcome="updated")
-
-
-def _remember(known: KnownResources | None, plan: OnboardingPlan, group: GroupSnapshot) -> GroupSnapshot:
-    if known is not None:
-        known.groups[plan.group_reference] = KnownGroup.of(group)
-    return group
+    group = index.remember_group(GroupSnapshot.from_api(updated), reference=plan.group_reference)
+    return EnsuredGroup(group=group, outcome="updated")
 
 
 async def submit_requirement_group(
-    client: AsyncTelnyx, group: GroupSnapshot, *, known: KnownResources | None = None
+    client: AsyncTelnyx, group: GroupSnapshot, *, index: ResourceIndex | None = None
 ) -> tuple[GroupSnapshot, StepOutcome]:
     """Submit for approval unless already pending or decided."""
-    if group.status == PENDING or group.is_final:
+    if group.status == GroupStatus.PENDING or group.is_final:
         return group, "skipped"
+    index = index or LiveIndex(client)
     try:
         submitted = GroupSnapshot.from_api(await client.requirement_groups.submit_for_approval(group.id))
     except UnprocessableEntityError:
         # A retried submit whose first attempt went through (response lost) is refused as "already
         # submitted": the group's current status says whether that is what happened.
         current = GroupSnapshot.from_api(await client.requirement_groups.retrieve(group.id))
-        if current.status == PENDING or current.is_final:
-            return _known_group(known, current), "updated"
+        if current.status == GroupStatus.PENDING or current.is_final:
+            return index.remember_group(current), "updated"
         raise
-    return _known_group(known, submitted), "updated"
-
-
-def _known_group(known: KnownResources | None, group: GroupSnapshot) -> GroupSnapshot:
-    return known.remember_group(group) if known is not None else group
+    return index.remember_group(submitted), "updated"
 
 
 async def poll_approval(
@@ -380,19 +332,38 @@ async def poll_approval(
     Returns the group still ``pending-approval`` when ``timeout`` seconds pass (hand it to reconcile).
     ``read_first=False`` waits ``interval`` before the first read (the caller has just seen it pending).
     A bulk run waits for all its groups together instead (:class:`~.approvals.ApprovalWatcher`).
+    An API error ends the wait at once (the client has retried it already).
     """
     deadline = clock() + timeout
-    delay = interval
+    waited = 0  # waits before the first read: they count in the doubling
     if not read_first:
-        await sleep(min(delay, max(0.0, timeout)))
-        delay = min(delay * 2, max_interval)
-    while True:
-        group = GroupSnapshot.from_api(await client.requirement_groups.retrieve(group_id))
-        remaining = deadline - clock()
-        if group.status != PENDING or remaining <= 0:
-            return group
-        await sleep(min(delay, remaining))
-        delay = min(delay * 2, max_interval)
+        await sleep(min(interval, max(0.0, timeout)))
+        waited = 1
+
+    def wait(state: RetryCallState) -> float:
+        delay = min(interval * 2.0 ** (state.attempt_number - 1 + waited), max_interval)
+        return max(0.0, min(delay, deadline - clock()))
+
+    def out_of_time(state: RetryCallState) -> bool:
+        return deadline - clock() <= 0
+
+    def last_read(state: RetryCallState) -> GroupSnapshot:
+        assert state.outcome is not None
+        group: GroupSnapshot = state.outcome.result()
+        return group
+
+    async def read() -> GroupSnapshot:
+        return GroupSnapshot.from_api(await client.requirement_groups.retrieve(group_id))
+
+    retrying = AsyncRetrying(
+        retry=retry_if_result(lambda group: group.status == GroupStatus.PENDING),
+        wait=wait,
+        stop=out_of_time,
+        sleep=sleep,
+        retry_error_callback=last_read,
+    )
+    group: GroupSnapshot = await retrying(read)
+    return group
 
 
 async def ensure_number_order(
@@ -400,7 +371,7 @@ async def ensure_number_order(
     plan: OnboardingPlan,
     *,
     group_id: str | None = None,
-    known: KnownResources | None = None,
+    index: ResourceIndex | None = None,
 ) -> EnsuredOrder | None:
     """Reuse the number order placed under the plan's order reference, or place it; None without numbers.
 
@@ -410,28 +381,17 @@ async def ensure_number_order(
     """
     if not plan.phone_numbers:
         return None
+    index = index or LiveIndex(client)
     reference = plan.order_reference
-    if known is not None:
-        if reference in known.orders:
-            placed = known.orders[reference]
-            return EnsuredOrder(
-                id=placed.id,
-                customer_reference=reference,
-                sub_number_order_ids=placed.sub_number_order_ids,
-                outcome="reused",
-                requirements_met=placed.requirements_met,
-            )
-    else:
-        page = await client.number_orders.list(filter={"customer_reference": reference}, page_size=PAGE_SIZE)
-        for order in page.data:
-            if order.customer_reference == reference and order.id:
-                return EnsuredOrder(
-                    id=order.id,
-                    customer_reference=reference,
-                    sub_number_order_ids=tuple(order.sub_number_orders_ids or ()),
-                    outcome="reused",
-                    requirements_met=order.requirements_met,
-                )
+    placed = await index.find_order(reference)
+    if placed is not None:
+        return EnsuredOrder(
+            id=placed.id,
+            customer_reference=reference,
+            sub_number_order_ids=placed.sub_number_order_ids,
+            outcome="reused",
+            requirements_met=placed.requirements_met,
+        )
     numbers: list[dict[str, str]] = [
         {"phone_number": number, **({"requirement_group_id": group_id} if group_id else {})}
         for number in plan.phone_numbers
@@ -440,10 +400,9 @@ async def ensure_number_order(
     if created.data is None or not created.data.id:
         raise OnboardingError("Telnyx placed a number order without returning its id")
     sub_number_order_ids = tuple(created.data.sub_number_orders_ids or ())
-    if known is not None:
-        known.orders[reference] = KnownOrder(
-            created.data.id, sub_number_order_ids, requirements_met=created.data.requirements_met
-        )
+    index.remember_order(
+        reference, KnownOrder(created.data.id, sub_number_order_ids, created.data.requirements_met)
+    )
     return EnsuredOrder(
         id=created.data.id,
         customer_reference=reference,
@@ -460,16 +419,10 @@ async def attach_requirement_group(
     *,
     sub_number_order_ids: Sequence[str] = (),
     number_order_phone_number_ids: Sequence[str] = (),
-    document_ids: Sequence[str] = (),
-    linked_document_ids: Iterable[str] | None = None,
+    linked_document_ids: Sequence[str] = (),
 ) -> list[AttachedOrder]:
-    """Attach the group to each order; report ``requirements_met`` and the documents linked.
-
-    The documents linked are read from ``document_links`` unless the caller already knows them
-    (``linked_document_ids``). Attaching is an assignment, so doing it again on a rerun changes nothing.
-    """
-    linked = await linked_documents(client, group_id, document_ids, known=linked_document_ids)
-    linked_here = tuple(d for d in document_ids if d in linked)
+    """Attach the group to each order; report ``requirements_met`` and ``linked_document_ids`` (the
+    caller's documents linked to the group). Attaching is an assignment, so doing it again changes nothing."""
     targets = (
         ("sub_number_order", client.sub_number_orders, sub_number_order_ids),
         ("number_order_phone_number", client.number_order_phone_numbers, number_order_phone_number_ids),
@@ -480,7 +433,12 @@ async def attach_requirement_group(
             response = await resource.update_requirement_group(order_id, requirement_group_id=group_id)
             met = response.data.requirements_met if response.data is not None else None
             attached.append(
-                AttachedOrder(kind=kind, id=order_id, requirements_met=met, linked_document_ids=linked_here)
+                AttachedOrder(
+                    kind=kind,
+                    id=order_id,
+                    requirements_met=met,
+                    linked_document_ids=tuple(linked_document_ids),
+                )
             )
     return attached
 
@@ -492,18 +450,25 @@ async def attach_orders(
     order: EnsuredOrder | None,
     documents: Sequence[UploadedDocument],
     *,
-    linked_document_ids: Iterable[str] | None = None,
+    index: ResourceIndex | None = None,
 ) -> list[AttachedOrder]:
     """The group on every order of the plan: those the order step placed carrying it are reported from its
-    answer; those given by id, or found from an earlier run, are attached now."""
+    answer; those given by id, or found from an earlier run, are attached now. Which of the documents are
+    linked to the group ``index`` says (a snapshot from the group's values, a live lookup from
+    ``document_links``), read once and only when there is an order to report."""
+    index = index or LiveIndex(client)
     document_ids = [document.document_id for document in documents]
     carried = order is not None and order.requirement_group_id == group.id
+    to_attach = (
+        *(() if carried or order is None else order.sub_number_order_ids),
+        *plan.sub_number_order_ids,
+    )
+    if not (carried or to_attach or plan.number_order_phone_number_ids):
+        return []
+    linked = await index.linked_documents(group, document_ids)
+    linked_here = tuple(d for d in document_ids if d in linked)
     attached: list[AttachedOrder] = []
-    if carried:
-        assert order is not None
-        linked = await linked_documents(client, group.id, document_ids, known=linked_document_ids)
-        linked_document_ids = linked
-        linked_here = tuple(d for d in document_ids if d in linked)
+    if carried and order is not None:
         attached = [
             AttachedOrder(
                 kind="sub_number_order",
@@ -513,17 +478,12 @@ async def attach_orders(
             )
             for sub_id in order.sub_number_order_ids
         ]
-    to_attach = (
-        *(() if carried or order is None else order.sub_number_order_ids),
-        *plan.sub_number_order_ids,
-    )
     if to_attach or plan.number_order_phone_number_ids:
         attached += await attach_requirement_group(
             client,
             group.id,
             sub_number_order_ids=to_attach,
             number_order_phone_number_ids=plan.number_order_phone_number_ids,
-            document_ids=document_ids,
-            linked_document_ids=linked_document_ids,
+            linked_document_ids=linked_here,
         )
     return attached

@@ -1,14 +1,16 @@
-"""What already exists on Telnyx under our reference prefix, fetched once with a few paginated list calls.
+"""The snapshot of what already exists on Telnyx under our reference prefix: a
+:class:`~.index.ResourceIndex` read once with a few paginated list calls, and kept current by the run.
 
-Without it each step looks its resource up by reference (one list call per resource). A bulk run of
-thousands of onboardings fetches a :class:`KnownResources` once instead, and hands it to every
-``onboard(..., known=...)``: the steps then consult it rather than the API, and record what they create, so
-the next onboarding of the same key (run after it) reuses those too. Requirements are cached per market.
+Without it each step looks its resource up by reference (:class:`~.index.LiveIndex`, one list call per
+resource). A bulk run of thousands of onboardings fetches a :class:`KnownResources` once instead, and hands it
+to every ``submit_onboarding(..., index=...)``: the steps then consult it rather than the API, and record
+what they create, so the next onboarding of the same key (run after it) reuses those too.
 
 A resource missing from it is created straight away; the client's ``find_existing`` still guards a create
 whose outcome was lost, so a stale snapshot cannot cause a duplicate. Requirement groups are kept whole
 (values and status): their values only change through this pipeline, and a status that moved on since is
-what the approval wait reads anyway.
+what the approval wait reads anyway. A group's values are its links to documents, so the snapshot answers
+:meth:`KnownResources.linked_documents` from them.
 
 Memory follows the account, not the history of what was read: each resource is kept as a few strings
 (``slots`` records), and a requirement group as its id, status and a digest of its values, not its values.
@@ -21,20 +23,17 @@ import asyncio
 import hashlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from telnyx_compliance._client import AsyncTelnyx
-from telnyx_compliance.onboarding.requirements import RequirementSpec
+from telnyx_compliance.onboarding.index import KnownDocument, KnownOrder
 from telnyx_compliance.onboarding.snapshots import GroupSnapshot, RequirementReview
 
-if TYPE_CHECKING:
-    from telnyx_compliance.onboarding.lookups import NumberRequirements
+__all__ = ["KnownGroup", "KnownResources", "values_digest"]
 
+#: Page size of the listings the snapshot reads.
 _PAGE_SIZE = 250
-
-MarketKey = tuple[str, str, str]  # country code, phone number type, action
 
 
 def values_digest(values: Mapping[str, str]) -> bytes:
@@ -44,7 +43,7 @@ def values_digest(values: Mapping[str, str]) -> bytes:
 
 
 def _status(status: str | None) -> str | None:
-    return sys.intern(status) if status is not None else None
+    return sys.intern(str(status)) if status is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,32 +77,19 @@ class KnownGroup:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class KnownDocument:
-    id: str
-    sha256: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class KnownOrder:
-    id: str
-    sub_number_order_ids: tuple[str, ...] = ()
-    requirements_met: bool | None = None
-
-
 @dataclass
 class KnownResources:
-    """Our resources by ``customer_reference`` (ids only), plus requirements per market."""
+    """Our resources by ``customer_reference`` (ids only), as last seen: a :class:`~.index.ResourceIndex`.
 
+    ``client`` reads a group whose values differ from those a step wants (the snapshot keeps a digest)."""
+
+    client: AsyncTelnyx
     prefix: str
     addresses: dict[str, str] = field(default_factory=dict)
     documents: dict[str, KnownDocument] = field(default_factory=dict)
     #: Requirement groups as last seen (the run keeps them up to date with what it creates and submits).
     groups: dict[str, KnownGroup] = field(default_factory=dict)
     orders: dict[str, KnownOrder] = field(default_factory=dict)
-    requirements: dict[MarketKey, list[RequirementSpec]] = field(default_factory=dict)
-    #: What Telnyx says about each phone number (``lookups.prefetch_numbers``, batched for a bulk run).
-    numbers: dict[str, NumberRequirements] = field(default_factory=dict)
 
     @classmethod
     async def fetch(cls, client: AsyncTelnyx, prefix: str = "tc") -> KnownResources:
@@ -113,7 +99,7 @@ class KnownResources:
         prefix filter, so they are read page by page and filtered here. The four lists are read at once.
         """
         start = f"{prefix}-"
-        known = cls(prefix=prefix)
+        known = cls(client, prefix)
 
         async def addresses() -> None:
             async for address in client.user_addresses.list(
@@ -150,8 +136,51 @@ class KnownResources:
         await asyncio.gather(addresses(), documents(), groups(), orders())
         return known
 
-    def remember_group(self, group: GroupSnapshot) -> GroupSnapshot:
-        """Keep ``group`` (by its ``customer_reference``) as last seen; returns it."""
-        if group.customer_reference:
-            self.groups[group.customer_reference] = KnownGroup.of(group)
+    # -- the index: reads ---------------------------------------------------------------------------
+
+    async def find_address(self, reference: str) -> str | None:
+        return self.addresses.get(reference)
+
+    async def find_documents(self, references: Sequence[str]) -> dict[str, KnownDocument]:
+        return {
+            reference: self.documents[reference] for reference in references if reference in self.documents
+        }
+
+    async def find_group(self, reference: str, values: Mapping[str, str]) -> GroupSnapshot | None:
+        """The group as last seen when it holds ``values`` (no call), else as it now is (one read)."""
+        entry = self.groups.get(reference)
+        if entry is None:
+            return None
+        if entry.values_digest == values_digest(values):
+            return entry.snapshot(reference, values)
+        return GroupSnapshot.from_api(await self.client.requirement_groups.retrieve(entry.id))
+
+    async def find_order(self, reference: str) -> KnownOrder | None:
+        return self.orders.get(reference)
+
+    async def linked_documents(self, group: GroupSnapshot, document_ids: Sequence[str]) -> set[str]:
+        """A group's values are its links: those it holds (no call)."""
+        return set(group.values.values())
+
+    # -- the index: what the run made ---------------------------------------------------------------
+
+    def remember_address(self, reference: str, address_id: str) -> None:
+        self.addresses[reference] = address_id
+
+    def remember_document(self, reference: str, document: KnownDocument) -> None:
+        self.documents[reference] = document
+
+    def forget_documents(self, document_ids: Iterable[str]) -> None:
+        gone = set(document_ids)
+        for reference in [ref for ref, document in self.documents.items() if document.id in gone]:
+            del self.documents[reference]
+
+    def remember_group(self, group: GroupSnapshot, *, reference: str | None = None) -> GroupSnapshot:
+        """Keep ``group`` (by ``reference``, default its own ``customer_reference``) as last seen."""
+        key = reference or group.customer_reference
+        if key:
+            self.groups[key] = KnownGroup.of(group)
         return group
+
+    def remember_order(self, reference: str, order: KnownOrder) -> None:
+        self.orders[reference] = order

@@ -1,8 +1,9 @@
-"""What the onboarding reads from Telnyx before (and while) it writes: requirements, phone numbers, and the
-resources an earlier run created, found by ``customer_reference``.
+"""What the onboarding reads from Telnyx before it writes: the requirements of a market and what Telnyx
+says about each phone number, kept in a :class:`RequirementsCache`.
 
-Nothing here writes. The bulk runner prefetches into :class:`~.known.KnownResources` through
-:func:`prefetch_requirements` and :func:`prefetch_numbers`; a single onboarding looks up as it goes.
+Nothing here writes to Telnyx. The bulk runner fills one cache for the whole run through
+:func:`prefetch_requirements` and :func:`prefetch_numbers`; a single onboarding looks up as it goes. What
+exists already under a ``customer_reference`` is the other question, answered by :mod:`.index`.
 """
 
 from __future__ import annotations
@@ -10,26 +11,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
-from telnyx_compliance.models.requirement_groups import RequirementGroup
 from telnyx_compliance.onboarding.errors import OnboardingError, UnknownMarketError
-from telnyx_compliance.onboarding.known import KnownResources
 from telnyx_compliance.onboarding.plan import PlanProblem
 from telnyx_compliance.onboarding.request import OnboardingKey, OnboardingRequest
 from telnyx_compliance.onboarding.requirements import RequirementSpec
 
 __all__ = [
-    "PAGE_SIZE",
+    "MarketKey",
     "NumberRequirements",
+    "RequirementsCache",
     "check_phone_numbers",
-    "documents_linked_to",
-    "find_requirement_group",
-    "linked_documents",
     "lookup_all_requirements",
     "lookup_requirements",
     "lookup_requirements_for_numbers",
@@ -38,8 +36,7 @@ __all__ = [
     "prefetch_requirements",
 ]
 
-#: Page size of the list calls that look resources up by reference.
-PAGE_SIZE = 250
+MarketKey = tuple[str, str, str]  # country code, phone number type, action
 #: Phone numbers per ``/phone_numbers_regulatory_requirements`` call: it has no page size parameter and
 #: answers one page of 20 (numbers past the 20th of one call would come back unknown).
 _NUMBERS_PER_LOOKUP = 20
@@ -96,6 +93,15 @@ class NumberRequirements(BaseModel):
     country_code: str | None = None
     phone_number_type: str | None = None
     requirements: tuple[RequirementSpec, ...] = ()
+
+
+@dataclass
+class RequirementsCache:
+    """Requirements already looked up: per market, and per phone number (a bulk run shares one)."""
+
+    requirements: dict[MarketKey, list[RequirementSpec]] = field(default_factory=dict)
+    #: What Telnyx says about each phone number (:func:`prefetch_numbers`, batched for a bulk run).
+    numbers: dict[str, NumberRequirements] = field(default_factory=dict)
 
 
 async def lookup_requirements_for_numbers(
@@ -178,60 +184,60 @@ def merge_requirements(
 
 
 async def lookup_all_requirements(
-    client: AsyncTelnyx, request: OnboardingRequest, *, known: KnownResources | None = None
+    client: AsyncTelnyx, request: OnboardingRequest, *, cache: RequirementsCache | None = None
 ) -> tuple[list[RequirementSpec], list[PlanProblem]]:
-    """The market's requirements (cached in ``known`` per market), plus those of the requested numbers and
-    a problem per number that does not belong to the market (one extra call, only when ordering numbers)."""
+    """The market's requirements (kept in ``cache`` per market), plus those of the requested numbers and a
+    problem per number that does not belong to the market (one extra call, only when ordering numbers)."""
+    cache = cache or RequirementsCache()
     key = request.key
     market = (key.country_code, key.phone_number_type, key.action)
-    if known is not None and market in known.requirements:
-        requirements = list(known.requirements[market])
-    else:
-        requirements = await lookup_requirements(client, key)
-        if known is not None:
-            known.requirements[market] = list(requirements)
+    if market not in cache.requirements:
+        cache.requirements[market] = await lookup_requirements(client, key)
+    requirements = list(cache.requirements[market])
     if not request.phone_numbers:
         return requirements, []
-    if known is not None and all(number in known.numbers for number in request.phone_numbers):
-        numbers = [known.numbers[number] for number in request.phone_numbers]
+    if not all(number in cache.numbers for number in request.phone_numbers):
+        found = await lookup_requirements_for_numbers(client, request.phone_numbers)
+        cache.numbers.update((entry.phone_number, entry) for entry in found if entry.phone_number)
+        numbers = found
     else:
-        numbers = await lookup_requirements_for_numbers(client, request.phone_numbers)
-        if known is not None:
-            known.numbers.update((entry.phone_number, entry) for entry in numbers if entry.phone_number)
+        numbers = [cache.numbers[number] for number in request.phone_numbers]
     problems = check_phone_numbers(request.key, request.phone_numbers, numbers)
     return merge_requirements(requirements, numbers), problems
 
 
 async def prefetch_requirements(
-    client: AsyncTelnyx, known: KnownResources, keys: Iterable[OnboardingKey]
+    client: AsyncTelnyx, cache: RequirementsCache, keys: Iterable[OnboardingKey]
 ) -> None:
-    """Cache in ``known`` the requirements of every market of ``keys`` (one lookup per market), so that
+    """Keep in ``cache`` the requirements of every market of ``keys`` (one lookup per market), so that
     concurrent onboardings of one market do not each look them up. A market Telnyx does not list (or a
     failed lookup) stays uncached: each onboarding of it then reports the error itself."""
     markets = {(key.country_code, key.phone_number_type, key.action): key for key in keys}
 
     async def lookup(market: tuple[str, str, str], key: OnboardingKey) -> None:
         with contextlib.suppress(OnboardingError, APIError):
-            known.requirements[market] = await lookup_requirements(client, key)
+            cache.requirements[market] = await lookup_requirements(client, key)
 
     await asyncio.gather(
-        *(lookup(market, key) for market, key in markets.items() if market not in known.requirements)
+        *(lookup(market, key) for market, key in markets.items() if market not in cache.requirements)
     )
 
 
-async def prefetch_numbers(client: AsyncTelnyx, known: KnownResources, phone_numbers: Iterable[str]) -> None:
-    """Cache in ``known`` what Telnyx says about each phone number, :data:`_NUMBERS_PER_LOOKUP` per call
+async def prefetch_numbers(
+    client: AsyncTelnyx, cache: RequirementsCache, phone_numbers: Iterable[str]
+) -> None:
+    """Keep in ``cache`` what Telnyx says about each phone number, :data:`_NUMBERS_PER_LOOKUP` per call
     (the calls run concurrently; the client's rate limiter paces them).
 
     A number missing from an answer stays uncached, so its onboarding looks it up again and reports it.
     """
-    wanted = [number for number in dict.fromkeys(phone_numbers) if number not in known.numbers]
+    wanted = [number for number in dict.fromkeys(phone_numbers) if number not in cache.numbers]
 
     async def lookup(chunk: Sequence[str]) -> None:
         with contextlib.suppress(APIError):
             for entry in await lookup_requirements_for_numbers(client, chunk):
                 if entry.phone_number in chunk:
-                    known.numbers[entry.phone_number] = entry
+                    cache.numbers[entry.phone_number] = entry
 
     await asyncio.gather(
         *(
@@ -239,33 +245,3 @@ async def prefetch_numbers(client: AsyncTelnyx, known: KnownResources, phone_num
             for start in range(0, len(wanted), _NUMBERS_PER_LOOKUP)
         )
     )
-
-
-async def find_requirement_group(client: AsyncTelnyx, reference: str) -> RequirementGroup | None:
-    """The requirement group with this exact reference (the server filter ignores case)."""
-    groups = await client.requirement_groups.list(filter={"customer_reference": reference})
-    ours = [group for group in groups if group.customer_reference == reference]
-    ours.sort(key=lambda group: group.created_at or "")
-    return ours[0] if ours else None
-
-
-async def linked_documents(
-    client: AsyncTelnyx, group_id: str, document_ids: Sequence[str], *, known: Iterable[str] | None = None
-) -> set[str]:
-    """The documents linked to the group: ``known`` when the caller has them (a group's values are its
-    links), else read from ``document_links`` (nothing to read without documents)."""
-    if known is not None:
-        return set(known)
-    if not document_ids:
-        return set()
-    return await documents_linked_to(client, [group_id])
-
-
-async def documents_linked_to(client: AsyncTelnyx, resource_ids: Iterable[str]) -> set[str]:
-    """The documents ``document_links`` lists as linked to any of these resources."""
-    linked: set[str] = set()
-    for resource_id in resource_ids:
-        async for link in client.document_links.list(filter={"linked_resource_id": resource_id}):
-            if link.document_id:
-                linked.add(link.document_id)
-    return linked

@@ -24,8 +24,9 @@ from pydantic import BaseModel, ConfigDict
 
 from telnyx_compliance import storage
 from telnyx_compliance._text import excerpt
+from telnyx_compliance.locations import Location
 from telnyx_compliance.onboarding.confine import ConfinementError, confine
-from telnyx_compliance.onboarding.errors import DocumentChangedError
+from telnyx_compliance.onboarding.errors import DocumentChangedError, ErrorKind
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.references import (
     DEFAULT_PREFIX,
@@ -169,6 +170,8 @@ class PlanProblem(BaseModel):
 class PlanError(ValueError):
     """The request cannot meet the market's requirements; ``problems`` names every one."""
 
+    kind = ErrorKind.PLAN_UNMET
+
     def __init__(self, key: OnboardingKey, problems: Sequence[PlanProblem]) -> None:
         self.key = key
         self.problems = tuple(problems)
@@ -245,8 +248,8 @@ def build_plan(
             if given is None:
                 problem(expected, None)
                 continue
-            if isinstance(given, str) and storage.is_remote(given):
-                shown = excerpt(storage.redact(given), _MAX_GOT)
+            if isinstance(given, str) and not Location.parse(given).is_local:
+                shown = excerpt(Location.parse(given).redacted, _MAX_GOT)
                 if document_urls is None:
                     problem(expected, f"{shown} (documents given by URL are not read here)")
                     continue
@@ -264,7 +267,9 @@ def build_plan(
                 except ValueError as error:  # StorageError: a file:// URL with a host
                     problem(expected, excerpt(str(error), _MAX_GOT))
                     continue
-            if documents_root is not None and not (isinstance(given, str) and storage.is_remote(given)):
+            if documents_root is not None and not (
+                isinstance(given, str) and not Location.parse(given).is_local
+            ):
                 try:
                     path = confine(documents_root, path)
                 except ConfinementError as error:
@@ -463,11 +468,6 @@ def sniff_content_type(head: bytes, filename: str) -> str:
             return content_type
     guessed, _ = mimetypes.guess_type(filename)
     return guessed or "application/octet-stream"
-
-
-def sha256_of_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    return _hash_and_sniff(path)[0]
 
 
 def _types_text(types: Iterable[str] = ALLOWED_DOCUMENT_TYPES) -> str:

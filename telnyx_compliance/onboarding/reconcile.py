@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._text import escape_markdown, markdown_code
+from telnyx_compliance.models.requirement_groups import REJECTED_GROUP_STATUSES, GroupStatus
 from telnyx_compliance.onboarding.ensure import attach_requirement_group
 from telnyx_compliance.onboarding.references import (
     DEFAULT_PREFIX,
@@ -36,10 +37,6 @@ from telnyx_compliance.onboarding.references import (
 )
 from telnyx_compliance.onboarding.results import AttachedOrder, HandOver
 from telnyx_compliance.onboarding.snapshots import (
-    APPROVED,
-    DECLINED,
-    PENDING,
-    REJECTED_GROUP_STATUSES,
     GroupSnapshot,
 )
 
@@ -235,13 +232,13 @@ async def reconcile(
                 number_order_phone_number_ids=handover.number_order_phone_number_ids,
             )
         )
-    approved = any(group.status == APPROVED for group, _ in groups)
+    approved = any(group.status == GroupStatus.APPROVED for group, _ in groups)
     waiting = await list_waiting_orders(client, prefix) if approved else {}
 
     outcomes: list[GroupOutcome] = []
     for group, raw_reason in groups:
         reference = group.customer_reference or ""
-        if group.status == APPROVED:
+        if group.status == GroupStatus.APPROVED:
             orders = [*waiting.get(reference, []), *by_handover.get(group.id, [])]
             if not orders:
                 continue
@@ -274,16 +271,16 @@ async def reconcile(
                     group_id=group.id,
                     customer_reference=reference,
                     status=group.status,
-                    action="declined" if group.status == DECLINED else "expired",
+                    action="declined" if group.status == GroupStatus.DECLINED else "expired",
                     reasons=_reasons(group, raw_reason),
                     requirement_reasons={
-                        review.requirement_id: review.reason or review.status or DECLINED
+                        review.requirement_id: review.reason or review.status or GroupStatus.DECLINED
                         for review in group.requirements
                         if review.reason or review.status in REJECTED_GROUP_STATUSES
                     },
                 )
             )
-        elif group.status == PENDING:
+        elif group.status == GroupStatus.PENDING:
             outcomes.append(
                 GroupOutcome(
                     group_id=group.id, customer_reference=reference, status=group.status, action="pending"

@@ -107,8 +107,3 @@ def order_reference_prefix_for_group(group_reference_value: str) -> str:
     if not group_reference_value.endswith(GROUP_SUFFIX):
         raise ValueError(f"{group_reference_value!r} is not a requirement group reference")
     return group_reference_value[: -len(GROUP_SUFFIX)] + ORDER_SUFFIX + "-"
-
-
-def documents_prefix(key: OnboardingKey, prefix: str = DEFAULT_PREFIX) -> str:
-    """Common start of every document reference of one onboarding key."""
-    return f"{reference_base(key, prefix)}{_DOCUMENT_ROLE}"

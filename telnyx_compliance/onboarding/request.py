@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from telnyx_compliance.locations import Location
+
 PhoneNumberType = Literal["local", "toll_free", "mobile", "national", "shared_cost"]
 Action = Literal["ordering", "porting"]
 
@@ -133,7 +135,7 @@ class OnboardingRequest(BaseModel):
     def _paths_or_urls(cls, documents: dict[str, str | Path]) -> dict[str, str | Path]:
         """A URL stays text (a path would fold its ``//``); anything else is a path."""
         return {
-            key: value if isinstance(value, Path) or "://" in value else Path(value)
+            key: value if isinstance(value, Path) or Location.parse(value).has_scheme else Path(value)
             for key, value in documents.items()
         }
 

@@ -10,12 +10,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from telnyx_compliance.models.requirement_groups import (
+    GROUP_DECISIONS,
+    REJECTED_GROUP_STATUSES,
+    GroupDecisionStatus,
+    GroupStatus,
+)
+from telnyx_compliance.onboarding.errors import ErrorKind
 from telnyx_compliance.onboarding.request import OnboardingKey
 from telnyx_compliance.onboarding.requirements import FieldKind
 
 OnboardingStatus = Literal["completed", "pending_approval", "declined", "failed"]
-#: Statuses of a requirement group, as the API spells them.
-GroupStatus = Literal["approved", "unapproved", "pending-approval", "declined", "expired"]
 StepOutcome = Literal["created", "reused", "updated", "unchanged", "skipped", "deleted"]
 
 
@@ -89,11 +94,6 @@ class StepEvent(BaseModel):
     detail: str = ""
 
 
-#: Decisions on a requirement group that the pipeline reports as one event each.
-GroupDecisionStatus = Literal["approved", "declined", "expired"]
-GROUP_DECISIONS: tuple[GroupDecisionStatus, ...] = ("approved", "declined", "expired")
-
-
 class GroupDecision(BaseModel):
     """A decision on one requirement group, as a flow observed it: what an event about it carries.
 
@@ -126,7 +126,7 @@ class GroupDecision(BaseModel):
             requirement_group_reference=result.requirement_group_reference,
             country_code=result.country_code,
             phone_number_type=result.phone_number_type,
-            reasons={} if status == "approved" else result.decline_reasons,
+            reasons={} if status == GroupStatus.APPROVED else result.decline_reasons,
         )
 
 
@@ -152,9 +152,15 @@ class OnboardingResult(BaseModel):
     handover: HandOver | None = None
     steps: tuple[StepEvent, ...] = ()
     error: str | None = None
-    #: The error was a transient API failure (429, 408, 5xx, connection) the client's retries did not
-    #: outlast: nothing is wrong with the request; running it again (every step is idempotent) may succeed.
-    transient: bool = False
+    #: What kind of failure ``error`` is, decided where it was caught (None when the onboarding did not fail).
+    error_kind: ErrorKind | None = None
+
+    @property
+    def transient(self) -> bool:
+        """The error was a transient API failure (429, 408, 5xx, connection) the client's retries did not
+        outlast: nothing is wrong with the request; running it again (every step is idempotent) may
+        succeed."""
+        return self.error_kind is ErrorKind.TRANSIENT
 
     @property
     def document_ids(self) -> tuple[str, ...]:
@@ -172,17 +178,15 @@ class OnboardingResult(BaseModel):
     @property
     def decline_reasons(self) -> dict[str, str]:
         """Requirement name -> reason, for every requirement the reviewer did not accept."""
-        from telnyx_compliance.onboarding.snapshots import DECLINED, REJECTED_GROUP_STATUSES  # (imports this)
-
         return {
-            outcome.name: outcome.reason or outcome.status or DECLINED
+            outcome.name: outcome.reason or outcome.status or GroupStatus.DECLINED
             for outcome in self.requirements
             if outcome.status in REJECTED_GROUP_STATUSES or outcome.reason
         }
 
     @classmethod
-    def failed(cls, key: OnboardingKey, error: str, **fields: object) -> OnboardingResult:
-        """A result for an onboarding that stopped on an error (plan, API or unexpected)."""
+    def failed(cls, key: OnboardingKey, error: str, *, kind: ErrorKind, **fields: object) -> OnboardingResult:
+        """A result for an onboarding that stopped on an error (plan, API or unexpected) of ``kind``."""
         return cls.model_validate(
             {
                 "customer_reference": key.customer_reference,
@@ -191,6 +195,7 @@ class OnboardingResult(BaseModel):
                 "action": key.action,
                 "status": "failed",
                 "error": error,
+                "error_kind": kind,
                 **fields,
             }
         )

@@ -2,8 +2,14 @@
 
 Columns: ``row`` (the input row as a spreadsheet numbers it), ``customer_reference``, ``status``,
 ``address_id``, ``document_ids``, ``requirement_group_id``, ``requirement_group_status``,
-``attached_orders``, ``error``, ``row_digest`` (a hash of the input row, so a rerun recognises the rows it
-finished even when rows were inserted above them). Lists are space-separated.
+``attached_orders``, ``error``, ``error_kind`` (what kind of failure ``error`` is: a value of
+:class:`~telnyx_compliance.onboarding.errors.ErrorKind`, empty when the row did not fail), ``row_digest`` (a
+hash of the input row, so a rerun recognises the rows it finished even when rows were inserted above them).
+Lists are space-separated.
+
+Results files written before ``error_kind`` existed are read as they are (the kind of a declined row is
+derived from its status, other rows' is left empty); a run that appends to one first rewrites it with the
+column added.
 
 ``status`` is one of
 
@@ -56,6 +62,7 @@ from typing import Any, Final, Literal, TextIO
 from telnyx_compliance import storage
 from telnyx_compliance._safe_logging import library_logger
 from telnyx_compliance._text import escape_controls, unescape_controls
+from telnyx_compliance.onboarding.errors import ErrorKind
 
 logger = library_logger("telnyx_compliance.results")
 
@@ -109,18 +116,53 @@ class ResultRow:
     requirement_group_status: str = ""
     attached_orders: tuple[str, ...] = ()
     error: str = ""
+    error_kind: ErrorKind | None = None
     row_digest: str = ""
 
     def cells(self) -> list[str]:
         """The CSV cells, escaped."""
         raw = asdict(self)
-        return [
-            escape_cell(" ".join(value) if isinstance(value, tuple) else str(value))
-            for value in (raw[name] for name in RESULT_COLUMNS)
-        ]
+        return [escape_cell(_text(raw[name])) for name in RESULT_COLUMNS]
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return " ".join(value) if isinstance(value, tuple) else str(value)
 
 
 RESULT_COLUMNS: Final[tuple[str, ...]] = tuple(item.name for item in fields(ResultRow))
+#: The columns of results files written before ``error_kind`` existed (read, and upgraded before appending).
+LEGACY_COLUMNS: Final[tuple[str, ...]] = tuple(name for name in RESULT_COLUMNS if name != "error_kind")
+_KIND_AT: Final = RESULT_COLUMNS.index("error_kind")
+
+
+def _current_cells(cells: list[str], header: tuple[str, ...]) -> list[str] | None:
+    """A line's cells in today's columns: as they are, or a legacy line's with an empty ``error_kind``
+    added; None for a line of neither width (a header, or a line cut short by a crash)."""
+    if header == LEGACY_COLUMNS:
+        if len(cells) != len(LEGACY_COLUMNS):
+            return None
+        kind = _derived_kind(cells[RESULT_COLUMNS.index("status")])
+        return [*cells[:_KIND_AT], kind.value if kind is not None else "", *cells[_KIND_AT:]]
+    return cells if len(cells) == len(RESULT_COLUMNS) else None
+
+
+def _derived_kind(status: str) -> ErrorKind | None:
+    """The kind of a line written before ``error_kind`` existed: what its status tells (declined), else
+    unknown (empty)."""
+    return ErrorKind.DECLINED if status == "declined" else None
+
+
+def _error_kind(cell: str | None, status: str) -> ErrorKind | None:
+    """The ``error_kind`` cell read back: a kind this pipeline knows, else empty; derived from the status
+    when the file has no such column (written before it existed)."""
+    if cell is None:
+        return _derived_kind(status)
+    try:
+        return ErrorKind(cell)
+    except ValueError:
+        return None
 
 
 def _unescape(value: str) -> str:
@@ -139,6 +181,7 @@ def _parse_line(line: dict[str, str]) -> ResultRow | None:
     if status not in ROW_STATUSES:
         return None
     cell = {name: _unescape(line.get(name) or "") for name in RESULT_COLUMNS}
+    kind = line.get("error_kind")
     return ResultRow(
         row=row,
         customer_reference=cell["customer_reference"],
@@ -149,6 +192,7 @@ def _parse_line(line: dict[str, str]) -> ResultRow | None:
         requirement_group_status=cell["requirement_group_status"],
         attached_orders=tuple(cell["attached_orders"].split()),
         error=cell["error"],
+        error_kind=_error_kind(None if kind is None else cell["error_kind"], status),
         row_digest=cell["row_digest"],
     )
 
@@ -194,7 +238,7 @@ def is_results_file(location: str, options: Mapping[str, Any] | None = None) -> 
         header = next(csv.reader([first]), [])
     except csv.Error:
         return False
-    return tuple(header) == RESULT_COLUMNS
+    return tuple(header) in (RESULT_COLUMNS, LEGACY_COLUMNS)
 
 
 def _line(cells: list[str]) -> str:
@@ -245,14 +289,21 @@ class ResultsMirror:
             except FileNotFoundError:
                 continue
             found = True
-            if source == self.location and text.strip() and not text.startswith(_line(list(RESULT_COLUMNS))):
+            if (
+                source == self.location
+                and text.strip()
+                and not text.startswith((_line(list(RESULT_COLUMNS)), _line(list(LEGACY_COLUMNS))))
+            ):
                 raise storage.StorageError(
                     f"{storage.redact(source)} exists and is not a results CSV of this pipeline: "
                     "a run never replaces another object"
                 )
-            for cells in csv.reader(io.StringIO(text, newline="")):
-                if tuple(cells) != RESULT_COLUMNS and len(cells) == len(RESULT_COLUMNS):
-                    lines.append(_line(cells))
+            reader = csv.reader(io.StringIO(text, newline=""))
+            header = tuple(next(reader, []))
+            for cells in reader:
+                current = _current_cells(cells, header)
+                if current is not None:
+                    lines.append(_line(current))
             if source != self.location:
                 self._stamp = max(self._stamp, _part_stamp(source))
         local.parent.mkdir(parents=True, exist_ok=True)
@@ -363,6 +414,8 @@ class ResultsWriter:
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         if not fresh and not self._has_our_header():
             raise ValueError(f"{self.path} exists and is not a results CSV: refusing to append to it")
+        if not fresh and self._header() == LEGACY_COLUMNS:
+            self._rewrite(self._upgraded_lines())  # lines of today's width only, from here on
         # Never through a symbolic link planted where the results go (O_NOFOLLOW), never world-writable.
         descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         self._handle = open(descriptor, "a", encoding="utf-8", newline="")
@@ -379,6 +432,17 @@ class ResultsWriter:
 
     def _has_our_header(self) -> bool:
         return is_results_file(str(self.path))
+
+    def _header(self) -> tuple[str, ...]:
+        with self.path.open(encoding="utf-8-sig", newline="") as handle:
+            return tuple(next(csv.reader(handle), []))
+
+    def _upgraded_lines(self) -> list[str]:
+        """The lines of a legacy results file in today's columns (``error_kind`` empty)."""
+        with self.path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = tuple(next(reader, []))
+            return [_line(cells) for line in reader if (cells := _current_cells(line, header)) is not None]
 
     def _ends_with_newline(self) -> bool:
         with self.path.open("rb") as handle:
@@ -429,12 +493,16 @@ class ResultsWriter:
                     continue
                 if row in self._rows_written:
                     latest[row] = _line(cells)
-        # A fresh temporary file (O_EXCL, never a planted link) renamed over the results in one step.
+        self._rewrite(latest[row] for row in sorted(latest))
+
+    def _rewrite(self, lines: Iterable[str]) -> None:
+        """Replace the file by the header and ``lines``: a fresh temporary file (O_EXCL, never a planted
+        link) renamed over the results in one step."""
         descriptor, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
             with open(descriptor, "w", encoding="utf-8", newline="") as handle:
                 handle.write(_line(list(RESULT_COLUMNS)))
-                handle.writelines(latest[row] for row in sorted(latest))
+                handle.writelines(lines)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(temporary, 0o644)
@@ -449,6 +517,7 @@ class ResultsWriter:
 
 
 __all__ = [
+    "LEGACY_COLUMNS",
     "MAX_CELL",
     "PART_EVERY",
     "RESULT_COLUMNS",

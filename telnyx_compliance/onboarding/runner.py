@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from telnyx_compliance import storage
 from telnyx_compliance._client import AsyncTelnyx
-from telnyx_compliance._exceptions import APIError, is_transient
+from telnyx_compliance._exceptions import APIError
+from telnyx_compliance.locations import Location
+from telnyx_compliance.models.requirement_groups import REJECTED_GROUP_STATUSES, GroupStatus
 from telnyx_compliance.onboarding.csv_source import DocumentURLs
 from telnyx_compliance.onboarding.ensure import (
     attach_orders,
@@ -38,9 +39,9 @@ from telnyx_compliance.onboarding.ensure import (
     poll_approval,
     submit_requirement_group,
 )
-from telnyx_compliance.onboarding.errors import OnboardingError
-from telnyx_compliance.onboarding.known import KnownResources
-from telnyx_compliance.onboarding.lookups import lookup_all_requirements
+from telnyx_compliance.onboarding.errors import ErrorKind, OnboardingError, kind_of
+from telnyx_compliance.onboarding.index import LiveIndex, ResourceIndex
+from telnyx_compliance.onboarding.lookups import RequirementsCache, lookup_all_requirements
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanError, PlanProblem, build_plan
 from telnyx_compliance.onboarding.request import OnboardingRequest
@@ -56,10 +57,6 @@ from telnyx_compliance.onboarding.results import (
     UploadedDocument,
 )
 from telnyx_compliance.onboarding.snapshots import (
-    APPROVED,
-    KNOWN_GROUP_STATUSES,
-    PENDING,
-    REJECTED_GROUP_STATUSES,
     EnsuredOrder,
     GroupSnapshot,
 )
@@ -110,7 +107,7 @@ def plan_request(
     settings = settings or PipelineSettings()
     if documents_root is None:
         base = settings.documents_base_dir
-        documents_root = Path(base) if base and not storage.is_url(base) else Path.cwd()
+        documents_root = Path(base) if base and not Location.parse(base).has_scheme else Path.cwd()
     try:
         plan = build_plan(
             request,
@@ -132,14 +129,14 @@ def should_place_order(group: GroupSnapshot | None) -> bool:
     """Orders are placed once the group is approved, or still pending when the wait ends (the order then
     carries the group, and Telnyx meets its requirements when the review approves it); never for a
     declined or expired group. Without requirements there is no group and nothing to wait for."""
-    return group is None or group.status in {APPROVED, PENDING}
+    return group is None or group.status in {GroupStatus.APPROVED, GroupStatus.PENDING}
 
 
 def should_attach(group: GroupSnapshot | None) -> bool:
     """The group is attached to orders that exist already (given by id, or placed by an earlier run without
     it) once approved, or still pending when the wait ends: every order is then wired to it, and its
     review is all that is left (the reconcile flow reports it)."""
-    return group is not None and group.status in {APPROVED, PENDING}
+    return group is not None and group.status in {GroupStatus.APPROVED, GroupStatus.PENDING}
 
 
 # -- composite -------------------------------------------------------------------------------------
@@ -155,8 +152,10 @@ def build_result(
     attached: Sequence[AttachedOrder] = (),
     steps: Sequence[StepEvent] = (),
     error: str | None = None,
+    error_kind: ErrorKind | None = None,
 ) -> OnboardingResult:
-    """The result for what the steps produced so far; status follows the group's status and ``error``."""
+    """The result for what the steps produced so far; status follows the group's status and ``error`` (of
+    ``error_kind``)."""
     reviews = {review.requirement_id: review for review in group.requirements} if group is not None else {}
     document_names = {document.requirement_id: document.filename for document in documents}
     outcomes = []
@@ -181,14 +180,17 @@ def build_result(
         )
     group_status = group.status if group is not None else None
     status: OnboardingStatus
+    kind = ErrorKind.CHECK_FAILED  # of the failures found below; a caller's ``error`` brings its own
     if error is not None:
         status = "failed"
+        kind = error_kind or ErrorKind.CRASHED
     elif group_status in REJECTED_GROUP_STATUSES:
         status = "declined"
+        kind = ErrorKind.DECLINED
         error = f"requirement group {group_status}" + _reasons_suffix(outcomes)
-    elif group_status == PENDING:
+    elif group_status == GroupStatus.PENDING:
         status = "pending_approval"
-    elif group_status == APPROVED or (group is None and not plan.items):
+    elif group_status == GroupStatus.APPROVED or (group is None and not plan.items):
         unmet = [order.id for order in attached if order.requirements_met is False]
         linked = {document_id for order in attached for document_id in order.linked_document_ids}
         unlinked = [d.document_id for d in documents if attached and d.document_id not in linked]
@@ -197,7 +199,7 @@ def build_result(
             error = f"requirements not met after attaching the group: {', '.join(unmet)}"
         elif unlinked:
             error = f"documents not linked to the requirement group: {', '.join(unlinked)}"
-    elif group_status in KNOWN_GROUP_STATUSES or not group_status:
+    elif group_status in frozenset(GroupStatus) or not group_status:
         status = "failed"
         error = f"requirement group is {group_status or 'missing'}"
     else:
@@ -234,6 +236,7 @@ def build_result(
         handover=handover,
         steps=tuple(steps),
         error=error,
+        error_kind=kind if error is not None else None,
     )
 
 
@@ -287,7 +290,7 @@ class Submission:
         attached: Sequence[AttachedOrder] | None = None,
         error: BaseException | None = None,
     ) -> OnboardingResult:
-        result = build_result(
+        return build_result(
             self.plan,
             address_id=self.address_id,
             documents=self.documents,
@@ -296,16 +299,17 @@ class Submission:
             attached=attached if attached is not None else self.attached,
             steps=self.log.events,
             error=f"{type(error).__name__}: {error}" if error is not None else None,
+            error_kind=kind_of(error) if error is not None else None,
         )
-        return result.model_copy(update={"transient": is_transient(error)}) if error is not None else result
 
 
 @dataclass(frozen=True)
 class StageContext:
-    """What a stage needs besides the onboarding: a bulk run's snapshot of Telnyx, and whom to tell about
-    each document as soon as it is uploaded (for the rollback)."""
+    """What a stage needs besides the onboarding: what exists on Telnyx already (a bulk run's snapshot;
+    default a live lookup), and whom to tell about each document as soon as it is uploaded (for the
+    rollback)."""
 
-    known: KnownResources | None = None
+    index: ResourceIndex | None = None
     on_upload: Callable[[UploadedDocument], None] | None = None
 
 
@@ -324,7 +328,7 @@ async def address_stage(client: AsyncTelnyx, submission: Submission, context: St
     """The user address every address requirement points at (only when the plan has one)."""
     if not submission.plan.needs_address:
         return
-    address = await ensure_address(client, submission.plan, known=context.known)
+    address = await ensure_address(client, submission.plan, index=context.index)
     submission.address_id = address.id
     await submission.log("address", address.outcome, address.id)
 
@@ -332,7 +336,7 @@ async def address_stage(client: AsyncTelnyx, submission: Submission, context: St
 async def documents_stage(client: AsyncTelnyx, submission: Submission, context: StageContext) -> None:
     """Every document of the plan, uploaded (sha256 checked) or found from an earlier run."""
     submission.documents = await ensure_documents(
-        client, submission.plan, on_upload=context.on_upload, known=context.known
+        client, submission.plan, on_upload=context.on_upload, index=context.index
     )
     for document in submission.documents:
         await submission.log("documents", "created" if document.created else "reused", document.document_id)
@@ -344,7 +348,7 @@ async def requirement_group_stage(client: AsyncTelnyx, submission: Submission, c
     if not plan.items:
         return
     values = group_values(plan, address_id=submission.address_id, documents=submission.documents)
-    ensured = await ensure_requirement_group(client, plan, values, known=context.known)
+    ensured = await ensure_requirement_group(client, plan, values, index=context.index)
     submission.group = ensured.group
     await submission.log("requirement_group", ensured.outcome, ensured.group.id)
 
@@ -353,7 +357,7 @@ async def submit_stage(client: AsyncTelnyx, submission: Submission, context: Sta
     """The group submitted for review, unless already pending or decided."""
     if submission.group is None:
         return
-    submission.group, outcome = await submit_requirement_group(client, submission.group, known=context.known)
+    submission.group, outcome = await submit_requirement_group(client, submission.group, index=context.index)
     submission.submitted = True
     await submission.log("submit", outcome, submission.group.id, submission.group.status or "")
 
@@ -364,7 +368,7 @@ async def wait_for_review(client: AsyncTelnyx, submission: Submission, settings:
     group = submission.group
     if group is None:
         return
-    if group.status == PENDING:
+    if group.status == GroupStatus.PENDING:
         group = await poll_approval(
             client,
             group.id,
@@ -385,15 +389,16 @@ async def number_order_stage(client: AsyncTelnyx, submission: Submission, contex
     if not should_place_order(group):
         return
     submission.order = await ensure_number_order(
-        client, plan, group_id=group.id if group is not None else None, known=context.known
+        client, plan, group_id=group.id if group is not None else None, index=context.index
     )
     if submission.order is not None:
         await submission.log("number_order", submission.order.outcome, submission.order.id)
 
 
 async def attach_stage(client: AsyncTelnyx, submission: Submission, context: StageContext) -> None:
-    """The group on every order that exists already (see :func:`should_attach`); with ``known`` (bulk) the
-    group's values say which documents are linked, alone ``document_links`` is read to confirm it."""
+    """The group on every order that exists already (see :func:`should_attach`); the index says which
+    documents are linked (a bulk run's snapshot from the group's values, a live lookup from
+    ``document_links``)."""
     group = submission.group
     if group is None or not should_attach(group):
         return
@@ -403,7 +408,7 @@ async def attach_stage(client: AsyncTelnyx, submission: Submission, context: Sta
         group,
         submission.order,
         submission.documents,
-        linked_document_ids=set(group.values.values()) if context.known is not None else None,
+        index=context.index,
     )
     for attached_order in submission.attached:
         await submission.log("attach", "updated", attached_order.id)
@@ -431,8 +436,8 @@ async def submit_onboarding(
     *,
     mapping: RequirementMapping | None = None,
     settings: PipelineSettings | None = None,
-    known: KnownResources | None = None,
-    lookups: KnownResources | None = None,
+    index: ResourceIndex | None = None,
+    cache: RequirementsCache | None = None,
     log: StepLog | None = None,
     documents_root: Path | None = None,
 ) -> Submission | OnboardingResult:
@@ -440,15 +445,15 @@ async def submit_onboarding(
 
     Returns the result instead when the onboarding cannot go on (plan problems, API errors). A failure
     before the group was submitted deletes the documents this call uploaded that nothing links.
-    ``known`` replaces per-resource lookups; ``lookups`` caches requirements (default: ``known``).
+    ``index`` says what exists already (default: a live lookup per resource); ``cache`` keeps the
+    requirements looked up (a bulk run shares one).
     """
     settings = settings or PipelineSettings()
     mapping = mapping or settings.mapping()
     log = log or StepLog()
+    index = index or LiveIndex(client)
     try:
-        requirements, number_problems = await lookup_all_requirements(
-            client, request, known=lookups if lookups is not None else known
-        )
+        requirements, number_problems = await lookup_all_requirements(client, request, cache=cache)
         await log("requirements", "unchanged", detail=f"{len(requirements)} requirement(s)")
         plan = plan_request(
             request,
@@ -460,37 +465,34 @@ async def submit_onboarding(
         )
         await log("plan", "unchanged", detail=f"{len(plan.items)} value(s)")
     except (PlanError, OnboardingError) as error:
-        return OnboardingResult.failed(request.key, str(error), steps=tuple(log.events))
+        return OnboardingResult.failed(request.key, str(error), kind=kind_of(error), steps=tuple(log.events))
     except APIError as error:
         return OnboardingResult.failed(
-            request.key,
-            f"{type(error).__name__}: {error}",
-            steps=tuple(log.events),
-            transient=is_transient(error),
+            request.key, f"{type(error).__name__}: {error}", kind=kind_of(error), steps=tuple(log.events)
         )
 
     submission = Submission(plan=plan, log=log)
     uploaded_now: list[str] = []
-    context = StageContext(known=known, on_upload=lambda document: uploaded_now.append(document.document_id))
+    context = StageContext(index=index, on_upload=lambda document: uploaded_now.append(document.document_id))
     try:
         for stage in SUBMISSION_STAGES:
             await stage.run(client, submission, context)
     except (OnboardingError, APIError) as error:
         if not submission.submitted and uploaded_now:
-            await _roll_back(client, uploaded_now, submission, known)
+            await _roll_back(client, uploaded_now, submission, index)
         return submission.result(error=error)
     except Exception:  # (not a crash: a killed process rolls nothing back; the rerun finds what it made)
         if not submission.submitted and uploaded_now:
-            await _roll_back(client, uploaded_now, submission, known)
+            await _roll_back(client, uploaded_now, submission, index)
         raise
     return submission
 
 
 async def _roll_back(
-    client: AsyncTelnyx, document_ids: Sequence[str], submission: Submission, known: KnownResources | None
+    client: AsyncTelnyx, document_ids: Sequence[str], submission: Submission, index: ResourceIndex
 ) -> None:
     group_id = submission.group.id if submission.group is not None else None
-    await discard_uploads(client, document_ids, group_id, known=known)
+    await discard_uploads(client, document_ids, group_id, index=index)
 
 
 async def finish_onboarding(
@@ -498,12 +500,12 @@ async def finish_onboarding(
     submission: Submission,
     group: GroupSnapshot | None,
     *,
-    known: KnownResources | None = None,
+    index: ResourceIndex | None = None,
 ) -> OnboardingResult:
     """After the review (or the end of the wait, ``group`` as it then was): :data:`COMPLETION_STAGES`, then
-    the result. ``known`` (bulk): the group's values say which documents are linked."""
+    the result. ``index``: what exists already (default: a live lookup)."""
     done = dataclasses.replace(submission.copy(), group=group, order=None, attached=[])
-    context = StageContext(known=known)
+    context = StageContext(index=index)
     try:
         for stage in COMPLETION_STAGES:
             await stage.run(client, done, context)
@@ -523,15 +525,17 @@ async def onboard(
     mapping: RequirementMapping | None = None,
     settings: PipelineSettings | None = None,
     on_step: OnStep | None = None,
-    known: KnownResources | None = None,
+    index: ResourceIndex | None = None,
+    cache: RequirementsCache | None = None,
     documents_root: Path | None = None,
 ) -> OnboardingResult:
     """Take one request from nothing to an approved group attached to its orders; never raises for an
     outcome an operator acts on (plan problems, API errors, declines): those come back as the result.
 
     :func:`submit_onboarding`, then :func:`wait_for_review`, then :func:`finish_onboarding`. ``on_step`` is
-    told about each step (and can stop the run by raising, as tests do to simulate a crash). ``known``
-    (:meth:`KnownResources.fetch`) replaces per-resource lookups.
+    told about each step (and can stop the run by raising, as tests do to simulate a crash). ``index``:
+    what exists already (default: a live lookup per resource; :meth:`~.known.KnownResources.fetch` reads a
+    snapshot instead); ``cache`` keeps the requirements looked up, for onboardings that share one.
     """
     settings = settings or PipelineSettings()
     submission = await submit_onboarding(
@@ -539,7 +543,8 @@ async def onboard(
         request,
         mapping=mapping,
         settings=settings,
-        known=known,
+        index=index,
+        cache=cache,
         log=StepLog(on_step),
         documents_root=documents_root,
     )
@@ -549,4 +554,4 @@ async def onboard(
         await wait_for_review(client, submission, settings)
     except (OnboardingError, APIError) as error:
         return submission.result(error=error)
-    return await finish_onboarding(client, submission, submission.group, known=known)
+    return await finish_onboarding(client, submission, submission.group, index=index)

@@ -1,31 +1,17 @@
 """Small, serialisable snapshots of what the onboarding steps saw and did on Telnyx.
 
 Prefect task results and the bulk runner pass these around instead of API models. The requirement group
-statuses are defined here, once.
+statuses are defined once, in :class:`telnyx_compliance.models.requirement_groups.GroupStatus`.
 """
 
 from __future__ import annotations
 
-from typing import Final
-
 from pydantic import BaseModel, ConfigDict
 
-from telnyx_compliance.models.requirement_groups import RequirementGroup
+from telnyx_compliance.models.requirement_groups import FINAL_GROUP_STATUSES, RequirementGroup
 from telnyx_compliance.onboarding.errors import OnboardingError
 from telnyx_compliance.onboarding.results import StepOutcome
 
-#: Requirement group statuses, as the API spells them.
-APPROVED: Final = "approved"
-UNAPPROVED: Final = "unapproved"
-PENDING: Final = "pending-approval"
-DECLINED: Final = "declined"
-EXPIRED: Final = "expired"
-#: The statuses Telnyx documents; any other is kept and reported as not understood.
-KNOWN_GROUP_STATUSES: Final = frozenset({APPROVED, UNAPPROVED, PENDING, DECLINED, EXPIRED})
-#: Statuses a review ends in.
-FINAL_GROUP_STATUSES: Final = frozenset({APPROVED, DECLINED, EXPIRED})
-#: Statuses that need the customer to act (update the values and resubmit).
-REJECTED_GROUP_STATUSES: Final = frozenset({DECLINED, EXPIRED})
 #: Extra fields a reviewer's reason may come in (the spec has none; Telnyx and the sandbox add one).
 _REASON_FIELDS = ("reason", "decline_reason", "status_reason", "rejection_reason", "comment", "notes")
 
@@ -130,14 +116,6 @@ class EnsuredOrder(BaseModel):
 
 
 __all__ = [
-    "APPROVED",
-    "DECLINED",
-    "EXPIRED",
-    "FINAL_GROUP_STATUSES",
-    "KNOWN_GROUP_STATUSES",
-    "PENDING",
-    "REJECTED_GROUP_STATUSES",
-    "UNAPPROVED",
     "EnsuredAddress",
     "EnsuredGroup",
     "EnsuredOrder",

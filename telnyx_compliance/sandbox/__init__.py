@@ -2,7 +2,7 @@
 
 ``SandboxServer(SandboxConfig(seed=1)).base_url`` is what a Telnyx client takes; sandbox-only
 routes live under ``/_sandbox`` (stats, config, verification codes, clock, reset).
-See ``README.md`` next to this file.
+See ``docs/sandbox.md``.
 """
 
 from .app import create_app

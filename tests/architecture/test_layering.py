@@ -54,7 +54,7 @@ def test_each_layer_imports_only_what_it_may(package: str) -> None:
 
 
 def test_the_command_line_reaches_the_application_only_inside_its_commands() -> None:
-    # `compliance --help`, `sandbox` and `validate` must not pay for Prefect or the flows.
+    # `compliance --help`, `sandbox` and `template` must not pay for Prefect or the flows.
     eager = [
         name
         for name, at_top in _imports(COMMAND_LINE)

@@ -27,6 +27,7 @@ from telnyx_compliance.onboarding.csv_io import (
     RowValidator,
     iter_rows,
 )
+from telnyx_compliance.onboarding.errors import ErrorKind
 from telnyx_compliance.onboarding.fake import minimal_pdf, minimal_png
 from telnyx_compliance.onboarding.results_csv import (
     RESULT_COLUMNS,
@@ -310,6 +311,7 @@ RESULT = st.builds(
     requirement_group_status=RESULT_TEXT,
     attached_orders=st.lists(TOKEN, max_size=3).map(tuple),
     error=RESULT_TEXT,
+    error_kind=st.none() | st.sampled_from(list(ErrorKind)),
     row_digest=TOKEN,
 )
 

@@ -17,15 +17,16 @@ import pytest
 from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx, is_transient
 from telnyx_compliance._exceptions import APIConnectionError
-from telnyx_compliance.onboarding import bulk
 from telnyx_compliance.onboarding.bulk import BulkRunner, BulkSummary
+from telnyx_compliance.onboarding.bulk import runner as bulk_runner
 from telnyx_compliance.onboarding.csv_io import ParsedRow
-from telnyx_compliance.onboarding.errors import OnboardingError
+from telnyx_compliance.onboarding.errors import ErrorKind, OnboardingError, kind_of
 from telnyx_compliance.onboarding.known import KnownResources
+from telnyx_compliance.onboarding.lookups import RequirementsCache
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult, StepEvent
-from telnyx_compliance.onboarding.results_csv import ResultsWriter
+from telnyx_compliance.onboarding.results_csv import ResultRow, ResultsWriter, latest_results
 from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.sandbox import SandboxServer
 from tests.support import MakeRequest
@@ -86,21 +87,24 @@ async def test_a_row_failed_on_a_transient_api_error_runs_again(
     async def fake_submit(client: Any, request: OnboardingRequest, **kwargs: Any) -> OnboardingResult:
         calls[request.customer_reference] += 1
         if request.customer_reference == "broken":
-            return _result(request, "failed", "BadRequestError: 400 the request is wrong")
+            return _result(
+                request, "failed", "BadRequestError: 400 the request is wrong", error_kind=ErrorKind.REJECTED
+            )
         if calls["flaky"] < 3:
-            return _result(request, "failed", "RateLimitError: 429", transient=True)
+            return _result(request, "failed", "RateLimitError: 429", error_kind=ErrorKind.TRANSIENT)
         return _result(request, "completed", requirement_group_status="approved")
 
-    monkeypatch.setattr(bulk, "submit_onboarding", fake_submit)
-    monkeypatch.setattr(bulk, "TRANSIENT_PAUSE", 0.0)
+    monkeypatch.setattr(bulk_runner, "submit_onboarding", fake_submit)
+    monkeypatch.setattr(bulk_runner, "TRANSIENT_PAUSE", 0.0)
     rows = [
         ParsedRow(number, request.customer_reference, request, digest=str(number))
         for number, request in ((2, flaky), (3, broken))
     ]
     results_path = tmp_path / "results.csv"
     summary = BulkSummary(csv_path=tmp_path / "in.csv", results_path=results_path)
-    known = KnownResources(prefix="tc")
-    known.requirements[("DE", "local", "ordering")] = []  # looked up already: the fake client has no API
+    # looked up already: the fake client has no API
+    cache = RequirementsCache(requirements={("DE", "local", "ordering"): []})
+    results: list[ResultRow] = []
     with ResultsWriter(results_path) as writer:
         runner = BulkRunner(
             cast("AsyncTelnyx", _NoLimiter()),
@@ -109,14 +113,19 @@ async def test_a_row_failed_on_a_transient_api_error_runs_again(
             settings=PipelineSettings(),
             mapping=RequirementMapping.load(),
             max_concurrency=2,
-            known=known,
+            cache=cache,
+            on_row=results.append,
         )
-        results = await runner.run_rows(rows)
+        await runner.run(rows)
     assert {result.customer_reference: result.status for result in results} == {
         "flaky": "completed",
         "broken": "failed",
     }
     assert calls == {"flaky": 3, "broken": 1}  # two further runs at most; a request error is not retried
+    assert {line.customer_reference: line.error_kind for line in latest_results(results_path).values()} == {
+        "flaky": None,
+        "broken": ErrorKind.REJECTED,
+    }
 
 
 class _NoLimiter:
@@ -140,11 +149,11 @@ async def test_a_rolled_back_document_is_uploaded_again_by_the_next_onboarding_o
 
     async with AsyncTelnyx(api_key="k", base_url=sandbox.base_url, max_retries=2) as client:
         known = await KnownResources.fetch(client)
-        first = await onboard(client, request, known=known, on_step=crash_after_documents, settings=FAST)
+        first = await onboard(client, request, index=known, on_step=crash_after_documents, settings=FAST)
         assert first.status == "failed"
         assert sandbox.stats()["resources"]["documents"] == 0  # rolled back
         assert not known.documents
-        second = await onboard(client, request, known=known, settings=FAST)
+        second = await onboard(client, request, index=known, settings=FAST)
     assert second.status == "completed", second.error
     assert sandbox.stats()["duplicates"] == {}
 
@@ -153,6 +162,7 @@ async def test_a_write_whose_outcome_is_unknown_is_not_transient() -> None:
     lost = APIConnectionError(
         message="connection lost", request=httpx.Request("POST", "http://x/v2/documents")
     )
-    assert is_transient(lost)
+    assert is_transient(lost) and kind_of(lost) is ErrorKind.TRANSIENT
     lost.outcome_unknown = True
     assert not is_transient(lost)
+    assert kind_of(lost) is ErrorKind.OUTCOME_UNKNOWN  # reported as such, never run again

@@ -99,7 +99,9 @@ def _env(sandbox: SandboxServer, home: Path) -> dict[str, str]:
         TERM="xterm-256color",
         COLUMNS="120",
     )
-    env.pop("DO_NOT_TRACK", None)  # the command must silence Prefect's telemetry notice by itself
+    # Prefect's first-run telemetry notice reads DO_NOT_TRACK from the environment alone, which the command
+    # no longer changes: the Makefile exports it (and the checkout's pyproject.toml turns analytics off).
+    env["DO_NOT_TRACK"] = "1"
     env.pop("NO_COLOR", None)
     return env
 

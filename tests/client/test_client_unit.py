@@ -249,11 +249,15 @@ def test_api_key_and_base_url_from_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_rate_limiter_with_fake_clock() -> None:
     now = [100.0]
     limiter = RateLimiter(10, burst=2, clock=lambda: now[0])
-    assert [limiter.reserve() for _ in range(4)] == pytest.approx([0, 0, 0.1, 0.2])
+
+    def wait() -> float:  # how long a request reserved now waits before it is sent
+        return limiter.reserve_slot().send_at - now[0]
+
+    assert [wait() for _ in range(4)] == pytest.approx([0, 0, 0.1, 0.2])
     now[0] += 1.0  # refilled to the burst
-    assert limiter.reserve() == pytest.approx(0)
+    assert wait() == pytest.approx(0)
     limiter.pause(5)
-    assert [limiter.reserve() for _ in range(3)] == pytest.approx([5, 5, 5.1])  # burst of 2 after the pause
+    assert [wait() for _ in range(3)] == pytest.approx([5, 5, 5.1])  # burst of 2 after the pause
 
 
 async def test_rate_limiter_paces_real_requests(async_client_for: Callable[..., AsyncTelnyx]) -> None:

@@ -161,12 +161,12 @@ def test_without_headers_nothing_is_paced_but_a_429_pauses_everyone() -> None:
     limiter.observe(first, {}, 200)  # a server that sends no rate-limit headers
     now[0] = 1.0
     assert limiter.rate is None
-    assert all(limiter.reserve() == 0 for _ in range(100))
+    assert all(limiter.reserve_slot().send_at == now[0] for _ in range(100))
     limiter.observe(None, {}, 429)
     limiter.pause(2.0)  # what the client does with the 429's Retry-After
-    assert limiter.reserve() == pytest.approx(2.0)
+    assert limiter.reserve_slot().send_at - now[0] == pytest.approx(2.0)
     now[0] = 3.5
-    assert limiter.reserve() == 0  # and then no pace of its own
+    assert limiter.reserve_slot().send_at == now[0]  # and then no pace of its own
 
 
 def test_a_cap_holds_even_when_the_server_allows_more() -> None:
@@ -175,7 +175,7 @@ def test_a_cap_holds_even_when_the_server_allows_more() -> None:
         None, {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "99", "x-ratelimit-reset": "0.5"}, 200
     )
     assert outcome_limiter.rate == 10
-    assert [round(outcome_limiter.reserve(), 3) for _ in range(3)] == [0, 0.1, 0.2]
+    assert [round(outcome_limiter.reserve_slot().send_at, 3) for _ in range(3)] == [0, 0.1, 0.2]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from configs.settings import PipelineSettings, TelnyxSettings
+from telnyx_compliance.onboarding.errors import kind_of
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult
 from telnyx_compliance.sandbox import SandboxServer
@@ -49,7 +50,7 @@ async def run(
         result = await result
     if isinstance(result, Exception):
         assert state.is_failed()
-        return state, OnboardingResult.failed(request.key, str(result))
+        return state, OnboardingResult.failed(request.key, str(result), kind=kind_of(result))
     assert isinstance(result, OnboardingResult), result
     return state, result
 

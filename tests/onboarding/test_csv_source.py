@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from telnyx_compliance import storage
-from telnyx_compliance.onboarding.csv_source import CSVSourceError, is_url, materialise_csv
+from telnyx_compliance.locations import Location
+from telnyx_compliance.onboarding.csv_source import CSVSourceError, materialise_csv
 
 CSV_TEXT = "customer_reference,country_code\nacme,DE\n"
 
@@ -70,4 +71,12 @@ def test_a_path_is_used_as_it_is_and_a_missing_one_is_a_clear_error(tmp_path: Pa
     assert materialise_csv(str(csv_path), tmp_path / "unused") == csv_path
     with pytest.raises(CSVSourceError, match="no such CSV file"):
         materialise_csv(str(tmp_path / "absent.csv"), tmp_path)
-    assert is_url("https://files.example/x.csv") and not is_url(str(csv_path))
+    assert Location.parse("https://files.example/x.csv").is_http and Location.parse(str(csv_path)).is_local
+
+
+def test_a_file_url_is_read_where_it_is_like_a_path(tmp_path: Path) -> None:
+    csv_path = tmp_path / "a b.csv"
+    csv_path.write_text(CSV_TEXT, encoding="utf-8")
+    assert materialise_csv(f"file://{tmp_path}/a%20b.csv", tmp_path / "unused") == csv_path
+    with pytest.raises(CSVSourceError, match=r"file:// URLs must name a local path"):
+        materialise_csv("file://host/a.csv", tmp_path / "unused")

@@ -18,6 +18,7 @@ from telnyx_compliance import AsyncTelnyx
 from telnyx_compliance.onboarding import lookups, runner
 from telnyx_compliance.onboarding.errors import OnboardingError
 from telnyx_compliance.onboarding.known import KnownResources
+from telnyx_compliance.onboarding.lookups import RequirementsCache
 from telnyx_compliance.onboarding.references import is_group_reference, order_reference_prefix_for_group
 from telnyx_compliance.onboarding.report import outcome_markdown
 from telnyx_compliance.onboarding.requirements import AcceptanceCriteria, RequirementSpec
@@ -398,9 +399,13 @@ async def test_known_resources_replace_per_row_lookups(
     first = make_request("GB", "mobile", customer="bulk-co")
     second = make_request("GB", "mobile", customer="bulk-co")
     known = await KnownResources.fetch(client, prefix="tc")
+    cache = RequirementsCache()
     before = _calls(sandbox)
 
-    results = [await onboard(client, request, settings=SETTINGS, known=known) for request in (first, second)]
+    results = [
+        await onboard(client, request, settings=SETTINGS, index=known, cache=cache)
+        for request in (first, second)
+    ]
 
     assert [result.status for result in results] == ["completed", "completed"]
     assert results[0].requirement_group_id == results[1].requirement_group_id
@@ -420,7 +425,7 @@ async def test_known_resources_replace_per_row_lookups(
     assert calls["POST /v2/requirement_groups"] == 1 and calls["POST /v2/number_orders"] == 2
 
     rerun_known = await KnownResources.fetch(client, prefix="tc")
-    rerun = await onboard(client, second, settings=SETTINGS, known=rerun_known)
+    rerun = await onboard(client, second, settings=SETTINGS, index=rerun_known)
     assert rerun.status == "completed", rerun.error
     assert rerun.number_order_id == results[1].number_order_id
     assert {event.outcome for event in rerun.steps if event.step != "attach"} <= {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from telnyx_compliance.onboarding.errors import ErrorKind
 from telnyx_compliance.onboarding.results_csv import (
     RESULT_COLUMNS,
     ResultRow,
@@ -94,3 +95,73 @@ def test_the_writer_refuses_to_append_to_a_file_that_is_not_a_results_csv(tmp_pa
     with pytest.raises(ValueError, match="not a results CSV"), ResultsWriter(precious):
         pass
     assert precious.read_text(encoding="utf-8") == "customer_reference,country_code\nacme,DE\n"
+
+
+#: A results file written before the ``error_kind`` column existed.
+LEGACY = (
+    "row,customer_reference,status,address_id,document_ids,requirement_group_id,requirement_group_status,"
+    "attached_orders,error,row_digest\r\n"
+    "2,acme,completed,addr1,doc1 doc2,rg1,approved,o1,,d2\r\n"
+    "3,beta,declined,addr2,,rg2,declined,,requirement group declined,d3\r\n"
+    "4,gamma,failed,,,,,,RateLimitError: 429,d4\r\n"
+)
+
+
+def test_a_results_file_from_before_error_kinds_reads_with_the_kind_derived_or_blank(tmp_path: Path) -> None:
+    old = tmp_path / "old.results.csv"
+    old.write_text(LEGACY, encoding="utf-8")
+    lines = latest_results(old)
+    assert lines[2].document_ids == ("doc1", "doc2") and lines[2].row_digest == "d2"
+    assert lines[2].error_kind is None
+    assert lines[3].error_kind is ErrorKind.DECLINED  # the status says it
+    assert lines[4].error_kind is None and lines[4].error == "RateLimitError: 429"  # unknown: blank
+
+
+def test_a_run_appending_to_an_old_results_file_rewrites_it_with_the_error_kind_column(
+    tmp_path: Path,
+) -> None:
+    old = tmp_path / "old.results.csv"
+    old.write_text(LEGACY, encoding="utf-8")
+    with ResultsWriter(old) as writer:
+        writer.write(
+            [ResultRow(4, "gamma", "failed", error="boom", error_kind=ErrorKind.CRASHED, row_digest="d4")]
+        )
+    rows = _lines(old)
+    assert list(rows[0]) == list(RESULT_COLUMNS) and "error_kind" in RESULT_COLUMNS
+    assert [(line["row"], line["status"], line["error_kind"]) for line in rows] == [
+        ("4", "failed", "crashed")  # compaction keeps the rows this run wrote
+    ]
+    assert latest_results(old)[4].error_kind is ErrorKind.CRASHED
+
+
+def test_the_error_kind_is_written_and_read_back(tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    with ResultsWriter(out) as writer:
+        writer.write(
+            [
+                ResultRow(
+                    2, "a", "invalid", error="country_code: missing", error_kind=ErrorKind.INVALID_INPUT
+                ),
+                ResultRow(3, "b", "completed"),
+            ]
+        )
+    assert [line["error_kind"] for line in _lines(out)] == ["invalid_input", ""]
+    assert {row: line.error_kind for row, line in latest_results(out).items()} == {
+        2: ErrorKind.INVALID_INPUT,
+        3: None,
+    }
+
+
+def test_old_results_on_a_store_are_fetched_in_todays_columns(tmp_path: Path) -> None:
+    from telnyx_compliance import storage
+    from telnyx_compliance.onboarding.results_csv import ResultsMirror
+
+    storage.put_bytes("memory://results-legacy/r.csv", LEGACY.encode())
+    local = tmp_path / "r.csv"
+    ResultsMirror("memory://results-legacy/r.csv").fetch(local)
+    assert list(_lines(local)[0]) == list(RESULT_COLUMNS)
+    assert {row: line.status for row, line in latest_results(local).items()} == {
+        2: "completed",
+        3: "declined",
+        4: "failed",
+    }

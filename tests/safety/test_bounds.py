@@ -19,12 +19,12 @@ import pytest
 
 from configs.settings import PipelineSettings
 from telnyx_compliance import AsyncTelnyx
-from telnyx_compliance.onboarding import bulk
 from telnyx_compliance.onboarding.bulk import BulkRunner, BulkSummary
+from telnyx_compliance.onboarding.bulk import runner as bulk_runner
 from telnyx_compliance.onboarding.csv_io import ParsedRow, iter_rows
 from telnyx_compliance.onboarding.errors import DocumentChangedError
 from telnyx_compliance.onboarding.fake import minimal_pdf
-from telnyx_compliance.onboarding.known import KnownResources
+from telnyx_compliance.onboarding.lookups import RequirementsCache
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.plan import (
     REGEX_TIMEOUT,
@@ -61,9 +61,8 @@ async def test_rows_are_read_as_they_are_run_not_all_at_once(
         await release.wait()
         raise asyncio.CancelledError
 
-    monkeypatch.setattr(bulk, "submit_onboarding", blocked_submit)
-    known = KnownResources(prefix="tc")
-    known.requirements[("DE", "local", "ordering")] = []
+    monkeypatch.setattr(bulk_runner, "submit_onboarding", blocked_submit)
+    cache = RequirementsCache(requirements={("DE", "local", "ordering"): []})
     summary = BulkSummary(csv_path=tmp_path / "in.csv", results_path=tmp_path / "out.csv")
     with ResultsWriter(summary.results_path) as writer:
         runner = BulkRunner(
@@ -73,12 +72,12 @@ async def test_rows_are_read_as_they_are_run_not_all_at_once(
             settings=PipelineSettings(),
             mapping=RequirementMapping.load(),
             max_concurrency=8,
-            known=known,
+            cache=cache,
         )
         task = asyncio.create_task(runner.run(rows()))
         await asyncio.sleep(0.5)
         # 8 rows in submission, the batch they came from and the one read ahead: not 100,000.
-        assert pulled <= 8 + 2 * bulk.LOOKAHEAD_ROWS, pulled
+        assert pulled <= 8 + 2 * bulk_runner.LOOKAHEAD_ROWS, pulled
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from ..._base_client import first_match
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from ..._client import AsyncTelnyx
 
-__all__ = ["AsyncAPIResource", "AsyncFindExisting", "find_by_reference"]
+__all__ = ["LOOKUP_PAGE_SIZE", "AsyncAPIResource", "AsyncFindExisting", "finder"]
+
+#: Page size of the listings that look a resource up by ``customer_reference``.
+LOOKUP_PAGE_SIZE = 250
 
 R = TypeVar("R")
 M = TypeVar("M")
@@ -24,19 +25,15 @@ class AsyncAPIResource:
         self._client = client
 
 
-def find_by_reference(
-    customer_reference: str,
-    listed: Callable[[], Awaitable[Any]],
-    shape: Callable[[M], Awaitable[R | None]],
+def finder(
+    found: Callable[[], Awaitable[M | None]], shape: Callable[[M], Awaitable[R | None]]
 ) -> AsyncFindExisting[R]:
-    """The ``find_existing`` of a create carrying ``customer_reference`` (the one definition of that lookup):
-    ``listed()`` lists the resources filtered on the reference (a page, or a list); the first whose
-    reference is exactly this one (the API's filters ignore case) is returned as ``shape`` makes it, shaped
-    like the create's answer, else None (nothing was created: the create may be replayed)."""
+    """The ``find_existing`` of a create carrying a ``customer_reference``: what ``found()`` finds under that
+    reference (the resource's ``find_by_reference``, the one definition of that lookup), shaped like the
+    create's answer by ``shape``; None when nothing was created (the create may be replayed)."""
 
     async def find_existing() -> R | None:
-        answer = await listed()
-        match: M | None = first_match(getattr(answer, "data", answer), customer_reference)
+        match = await found()
         return None if match is None else await shape(match)
 
     return find_existing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -23,7 +24,7 @@ from ...models.documents import (
     DocumentUploadJsonResponse,
     DocumentUploadResponse,
 )
-from ._resource import AsyncAPIResource, AsyncFindExisting, find_by_reference
+from ._resource import LOOKUP_PAGE_SIZE, AsyncAPIResource, AsyncFindExisting, finder
 
 __all__ = ["AsyncDocumentLinksResource", "AsyncDocumentsResource"]
 
@@ -55,17 +56,27 @@ class AsyncDocumentsResource(AsyncAPIResource):
             page_size=page_size,
         )
 
+    async def find_by_reference(self, *customer_references: str) -> builtins.list[DocServiceDocument]:
+        """Every document stored under exactly one of these references (the filter ignores case), in the
+        API's order: one listing filtered ``customer_reference[in]``, read page by page."""
+        wanted = set(customer_references)
+        found: builtins.list[DocServiceDocument] = []
+        async for document in self.list(
+            filter={"customer_reference": {"in": builtins.list(customer_references)}},
+            page_size=LOOKUP_PAGE_SIZE,
+        ):
+            if document.customer_reference in wanted:
+                found.append(document)
+        return found
+
     def _find_by_reference(self, customer_reference: str, envelope: type[E]) -> AsyncFindExisting[E]:
+        async def first() -> DocServiceDocument | None:
+            return next(iter(await self.find_by_reference(customer_reference)), None)
+
         async def shape(document: DocServiceDocument) -> E:
             return envelope(data=document)
 
-        return find_by_reference(
-            customer_reference,
-            lambda: self.list(
-                filter={"customer_reference": {"eq": customer_reference}}, page_size=250
-            ).first_page(),
-            shape,
-        )
+        return finder(first, shape)
 
     async def upload(
         self,

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..._base_client import path_param, request_body, validate_e164
+from ..._base_client import first_match, path_param, request_body, validate_e164
 from ..._pagination import AsyncPaginator
 from ...models.number_orders import (
     NumberOrder,
@@ -29,7 +29,7 @@ from ...models.number_orders import (
     SubNumberOrderUpdateResponse,
     UpdateRegulatoryRequirement,
 )
-from ._resource import AsyncAPIResource, AsyncFindExisting, find_by_reference
+from ._resource import LOOKUP_PAGE_SIZE, AsyncAPIResource, AsyncFindExisting, finder
 
 __all__ = [
     "AsyncNumberOrderPhoneNumbersResource",
@@ -45,18 +45,21 @@ def _requirements(values: RequirementValues | None) -> builtins.list[Any] | None
 
 
 class AsyncNumberOrdersResource(AsyncAPIResource):
+    async def find_by_reference(self, customer_reference: str) -> NumberOrder | None:
+        """The number order placed under exactly this reference (the filter ignores case), or None."""
+        page = await self.list(
+            filter={"customer_reference": customer_reference}, page_size=LOOKUP_PAGE_SIZE
+        ).first_page()
+        return first_match(page.data, customer_reference)
+
     def _find_by_reference(self, customer_reference: str) -> AsyncFindExisting[NumberOrderCreateResponse]:
-        async def shape(match: Any) -> NumberOrderCreateResponse | None:
+        async def shape(match: NumberOrder) -> NumberOrderCreateResponse | None:
             if not match.id:
                 return None
             order = await self.retrieve(match.id)
             return NumberOrderCreateResponse(data=order.data)
 
-        return find_by_reference(
-            customer_reference,
-            lambda: self.list(filter={"customer_reference": customer_reference}, page_size=250).first_page(),
-            shape,
-        )
+        return finder(lambda: self.find_by_reference(customer_reference), shape)
 
     async def create(
         self,

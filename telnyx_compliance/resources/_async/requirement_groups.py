@@ -13,7 +13,7 @@ from ...models.requirement_groups import (
     RequirementGroupCreateParams,
     RequirementGroupUpdateParams,
 )
-from ._resource import AsyncAPIResource, AsyncFindExisting, find_by_reference
+from ._resource import AsyncAPIResource, AsyncFindExisting, finder
 
 __all__ = ["AsyncRequirementGroupsResource"]
 
@@ -21,13 +21,17 @@ RequirementValues = Sequence[RegulatoryRequirementValue | Mapping[str, Any]]
 
 
 class AsyncRequirementGroupsResource(AsyncAPIResource):
+    async def find_by_reference(self, customer_reference: str) -> RequirementGroup | None:
+        """The oldest group with exactly this reference (the filter ignores case), or None."""
+        listed = await self.list(filter={"customer_reference": customer_reference})
+        ours = [group for group in listed if group.customer_reference == customer_reference]
+        return min(ours, key=lambda group: group.created_at or "", default=None)
+
     def _find_by_reference(self, customer_reference: str) -> AsyncFindExisting[RequirementGroup]:
         async def shape(group: RequirementGroup) -> RequirementGroup:
             return group
 
-        return find_by_reference(
-            customer_reference, lambda: self.list(filter={"customer_reference": customer_reference}), shape
-        )
+        return finder(lambda: self.find_by_reference(customer_reference), shape)
 
     async def create(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ..._base_client import path_param, request_body, validate_e164
+from ..._base_client import first_match, path_param, request_body, validate_e164
 from ..._pagination import AsyncPaginator
 from ...models.user_addresses import (
     UserAddress,
@@ -13,23 +13,24 @@ from ...models.user_addresses import (
     UserAddressCreateResponse,
     UserAddressRetrieveResponse,
 )
-from ._resource import AsyncAPIResource, AsyncFindExisting, find_by_reference
+from ._resource import LOOKUP_PAGE_SIZE, AsyncAPIResource, AsyncFindExisting, finder
 
 __all__ = ["AsyncUserAddressesResource"]
 
 
 class AsyncUserAddressesResource(AsyncAPIResource):
+    async def find_by_reference(self, customer_reference: str) -> UserAddress | None:
+        """The address stored under exactly this reference (the filter ignores case), or None."""
+        page = await self.list(
+            filter={"customer_reference": {"eq": customer_reference}}, page_size=LOOKUP_PAGE_SIZE
+        ).first_page()
+        return first_match(page.data, customer_reference)
+
     def _find_by_reference(self, customer_reference: str) -> AsyncFindExisting[UserAddressCreateResponse]:
-        async def shape(address: Any) -> UserAddressCreateResponse:
+        async def shape(address: UserAddress) -> UserAddressCreateResponse:
             return UserAddressCreateResponse(data=address)
 
-        return find_by_reference(
-            customer_reference,
-            lambda: self.list(
-                filter={"customer_reference": {"eq": customer_reference}}, page_size=250
-            ).first_page(),
-            shape,
-        )
+        return finder(lambda: self.find_by_reference(customer_reference), shape)
 
     async def create(
         self,

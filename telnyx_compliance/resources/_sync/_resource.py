@@ -8,14 +8,15 @@ The same API with ``async``/``await`` removed (``AsyncTelnyx`` -> ``Telnyx``, ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from ..._base_client import first_match
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from ..._sync_client import Telnyx
 
-__all__ = ["APIResource", "FindExisting", "find_by_reference"]
+__all__ = ["LOOKUP_PAGE_SIZE", "APIResource", "FindExisting", "finder"]
+
+#: Page size of the listings that look a resource up by ``customer_reference``.
+LOOKUP_PAGE_SIZE = 250
 
 R = TypeVar("R")
 M = TypeVar("M")
@@ -29,19 +30,13 @@ class APIResource:
         self._client = client
 
 
-def find_by_reference(
-    customer_reference: str,
-    listed: Callable[[], Any],
-    shape: Callable[[M], R | None],
-) -> FindExisting[R]:
-    """The ``find_existing`` of a create carrying ``customer_reference`` (the one definition of that lookup):
-    ``listed()`` lists the resources filtered on the reference (a page, or a list); the first whose
-    reference is exactly this one (the API's filters ignore case) is returned as ``shape`` makes it, shaped
-    like the create's answer, else None (nothing was created: the create may be replayed)."""
+def finder(found: Callable[[], M | None], shape: Callable[[M], R | None]) -> FindExisting[R]:
+    """The ``find_existing`` of a create carrying a ``customer_reference``: what ``found()`` finds under that
+    reference (the resource's ``find_by_reference``, the one definition of that lookup), shaped like the
+    create's answer by ``shape``; None when nothing was created (the create may be replayed)."""
 
     def find_existing() -> R | None:
-        answer = listed()
-        match: M | None = first_match(getattr(answer, "data", answer), customer_reference)
+        match = found()
         return None if match is None else shape(match)
 
     return find_existing

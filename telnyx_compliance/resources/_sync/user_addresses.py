@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ..._base_client import path_param, request_body, validate_e164
+from ..._base_client import first_match, path_param, request_body, validate_e164
 from ..._sync_pagination import Paginator
 from ...models.user_addresses import (
     UserAddress,
@@ -18,23 +18,24 @@ from ...models.user_addresses import (
     UserAddressCreateResponse,
     UserAddressRetrieveResponse,
 )
-from ._resource import APIResource, FindExisting, find_by_reference
+from ._resource import LOOKUP_PAGE_SIZE, APIResource, FindExisting, finder
 
 __all__ = ["UserAddressesResource"]
 
 
 class UserAddressesResource(APIResource):
+    def find_by_reference(self, customer_reference: str) -> UserAddress | None:
+        """The address stored under exactly this reference (the filter ignores case), or None."""
+        page = self.list(
+            filter={"customer_reference": {"eq": customer_reference}}, page_size=LOOKUP_PAGE_SIZE
+        ).first_page()
+        return first_match(page.data, customer_reference)
+
     def _find_by_reference(self, customer_reference: str) -> FindExisting[UserAddressCreateResponse]:
-        def shape(address: Any) -> UserAddressCreateResponse:
+        def shape(address: UserAddress) -> UserAddressCreateResponse:
             return UserAddressCreateResponse(data=address)
 
-        return find_by_reference(
-            customer_reference,
-            lambda: self.list(
-                filter={"customer_reference": {"eq": customer_reference}}, page_size=250
-            ).first_page(),
-            shape,
-        )
+        return finder(lambda: self.find_by_reference(customer_reference), shape)
 
     def create(
         self,

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
+from telnyx_compliance.models.requirement_groups import GroupStatus
+
 from ..catalog import Catalog, default_catalog, stable_id
 from ..config import SandboxConfig
 from ..errors import error, not_found
@@ -42,7 +44,7 @@ KINDS = (
 )
 #: The user every sandbox resource belongs to.
 SANDBOX_USER_ID = stable_id("sandbox-user")
-GROUP_STATUSES = ("approved", "unapproved", "pending-approval", "declined", "expired")
+GROUP_STATUSES = tuple(GroupStatus)
 #: One bulk request orders at most this many user bundles (the contract sets no bound; each is a record).
 MAX_USER_BUNDLES_PER_REQUEST = 1000
 
