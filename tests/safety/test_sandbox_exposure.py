@@ -32,8 +32,7 @@ from telnyx_compliance.sandbox.hardening import (
     check_exposure,
     is_loopback_host,
 )
-
-from .support import LOCAL_URL, PDF, complete_group, in_process, upload
+from tests.sandbox.support import LOCAL_URL, PDF, complete_group, in_process, upload
 
 with warnings.catch_warnings():  # Starlette's notice about httpx in its TestClient
     warnings.simplefilter("ignore")
