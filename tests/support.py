@@ -7,15 +7,22 @@ import os
 import subprocess
 import sys
 import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import phonenumbers
 
 from telnyx_compliance.onboarding.fake import minimal_pdf, minimal_png
 from telnyx_compliance.onboarding.request import OnboardingRequest
+from telnyx_compliance.sandbox import SandboxServer, create_app
 from telnyx_compliance.sandbox.catalog import EICAR
+
+with warnings.catch_warnings():  # Starlette's notice about httpx in its TestClient
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -199,4 +206,47 @@ def run_cli(args: list[str], base_url: str, home: Path) -> subprocess.CompletedP
         env=env,
         timeout=240,
         check=False,
+    )
+
+
+class InProcessSandbox(SandboxServer):
+    """The sandbox app in this process, with ``SandboxServer``'s helpers and URLs but no socket and no server
+    thread: requests go straight to the ASGI app (Starlette's ``TestClient`` for blocking clients,
+    ``httpx.ASGITransport`` for async ones). For every test that needs no real TCP: faults that drop or cut
+    connections, downloads the sandbox fetches from itself, other processes and SDKs that open their own
+    connections need a :class:`SandboxServer`."""
+
+    app: Any = None
+
+    def start(self) -> InProcessSandbox:
+        self.app = create_app(self.config, host=self.host, root_url=self.root_url)
+        self._http = self.client(base_url=self.root_url)
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def client(self, *, base_url: str | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
+        """A blocking client of the app (``base_url`` by default), answering 500s as a server would."""
+        return TestClient(
+            self.app,
+            base_url=base_url or self.base_url,
+            headers=self.auth_headers if headers is None else headers,
+            raise_server_exceptions=False,
+        )
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """What an async client (``AsyncTelnyx(http_client=httpx.AsyncClient(transport=...))``) sends with."""
+        return httpx.ASGITransport(app=self.app)
+
+
+def blocking_client(sandbox: SandboxServer, **options: Any) -> httpx.Client:
+    """A blocking client of ``sandbox``'s ``base_url``, in process or over its socket."""
+    headers = options.pop("headers", sandbox.auth_headers)
+    if isinstance(sandbox, InProcessSandbox):
+        return sandbox.client(base_url=options.pop("base_url", None), headers=headers)
+    return httpx.Client(
+        base_url=options.pop("base_url", sandbox.base_url), headers=headers, timeout=10, **options
     )
