@@ -734,7 +734,7 @@ def test_a_sandbox_bug_is_still_a_telnyx_shaped_500(
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(state.store, "list_documents", broken)
+    monkeypatch.setattr(state.store.documents, "list_documents", broken)
     response = client.get("/v2/documents", headers=AUTH)
     assert response.status_code == 500 and _error(response)["code"] == "10007"
     assert "boom" not in response.text
