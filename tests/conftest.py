@@ -24,7 +24,7 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 import pytest  # noqa: E402
 
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer  # noqa: E402
-from tests.support import MakeRequest, build_request  # noqa: E402
+from tests.support import InProcessSandbox, MakeRequest, build_request  # noqa: E402
 
 #: Environment variables of this project that a developer's shell (or a .env) might set; no test sees them.
 _OWN_PREFIXES = ("TELNYX_", "COMPLIANCE_", "SANDBOX_")
@@ -55,9 +55,11 @@ def prefect_harness() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    """A sandbox for the test module: quick reviews (0.2 s on its clock), no faults."""
-    with SandboxServer(SandboxConfig(seed=1, approve_after=0.2)) as server:
+def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+    """A sandbox for the test module: quick reviews (0.2 s on its clock), no faults. On a real socket, unless
+    the module sets ``IN_PROCESS = True`` (its clients come from :func:`tests.support.telnyx_client`)."""
+    kind = InProcessSandbox if getattr(request.module, "IN_PROCESS", False) else SandboxServer
+    with kind(SandboxConfig(seed=1, approve_after=0.2)) as server:
         yield server
 
 

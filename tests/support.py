@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import phonenumbers
 
+from telnyx_compliance import AsyncTelnyx
 from telnyx_compliance.onboarding.fake import minimal_pdf, minimal_png
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.sandbox import SandboxServer, create_app
@@ -240,6 +241,13 @@ class InProcessSandbox(SandboxServer):
     def transport(self) -> httpx.AsyncBaseTransport:
         """What an async client (``AsyncTelnyx(http_client=httpx.AsyncClient(transport=...))``) sends with."""
         return httpx.ASGITransport(app=self.app)
+
+
+def telnyx_client(sandbox: SandboxServer, **options: Any) -> AsyncTelnyx:
+    """An ``AsyncTelnyx`` of ``sandbox``: through ``httpx.ASGITransport`` when it is in process."""
+    if isinstance(sandbox, InProcessSandbox):
+        options["http_client"] = httpx.AsyncClient(transport=sandbox.transport())
+    return AsyncTelnyx(base_url=sandbox.base_url, **{"api_key": "test-key", **options})
 
 
 def blocking_client(sandbox: SandboxServer, **options: Any) -> httpx.Client:
