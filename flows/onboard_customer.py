@@ -10,8 +10,10 @@ unfinished step without creating anything twice. Outcomes:
 * a plan that cannot be met -> Failed before any write, every problem named;
 * a failure before submission rolls back: documents uploaded by this run and not linked are deleted.
 
-The stages and their order are the library's (``telnyx_compliance.onboarding.runner``): this flow runs each
-as one task, so the UI shows one run per stage, and the bulk runner and ``onboard()`` follow the same order.
+The stages and their order are the library's (``SUBMISSION_STAGES``, the wait, then ``COMPLETION_STAGES`` in
+``telnyx_compliance.onboarding.runner``): this flow calls one task per stage, in that order, so the UI shows
+one run per stage, and the bulk runner and ``onboard()`` follow the same order.
+``tests/flows/test_onboard_customer.py`` holds the calls below equal to the library's order.
 """
 
 from __future__ import annotations
@@ -43,19 +45,7 @@ from telnyx_compliance.onboarding.errors import ErrorKind, kind_of
 from telnyx_compliance.onboarding.plan import PlanError
 from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results import OnboardingResult
-from telnyx_compliance.onboarding.runner import COMPLETION_STAGES, SUBMISSION_STAGES, Submission
-
-#: The task that runs each library stage; the order is the library's (``SUBMISSION_STAGES``, the wait, then
-#: ``COMPLETION_STAGES``), so it is written once, in ``telnyx_compliance/onboarding/runner.py``.
-STAGE_TASKS = {
-    "address": create_address,
-    "documents": upload_documents,
-    "requirement_group": create_requirement_group,
-    "submit": submit_requirement_group,
-    "number_order": place_number_order,
-    "attach": attach_requirement_group,
-}
-assert set(STAGE_TASKS) == {stage.name for stage in (*SUBMISSION_STAGES, *COMPLETION_STAGES)}
+from telnyx_compliance.onboarding.runner import Submission
 
 
 def _flow_run_name() -> str:
@@ -84,11 +74,13 @@ async def onboard_customer(request: OnboardingRequest) -> State[OnboardingResult
 
     progress = Submission(plan=plan)
     with transaction():  # a failure in here rolls back the documents uploaded (tasks/documents.py)
-        for stage in SUBMISSION_STAGES:  # address, documents, requirement group, submit
-            progress = await STAGE_TASKS[stage.name](progress)
+        progress = await create_address(progress)
+        progress = await upload_documents(progress)
+        progress = await create_requirement_group(progress)
+        progress = await submit_requirement_group(progress)
     progress = await wait_for_approval(progress)
-    for stage in COMPLETION_STAGES:  # number order, attach
-        progress = await STAGE_TASKS[stage.name](progress)
+    progress = await place_number_order(progress)
+    progress = await attach_requirement_group(progress)
 
     result = progress.result()
     for event in result_events(result, observed_by="onboard_customer"):

@@ -4,6 +4,9 @@ Modelled on what ``/requirement_types``, ``/requirements`` and ``/regulatory_req
 country has its own requirement types (so acceptance criteria can differ per country), and each
 (country, phone number type, action) has one requirement listing the types it needs. Ids are uuid5 of a
 name, so they are stable across runs and seeds: ``requirement_type_id("DE", "VAT Number")``.
+
+The seed data (countries, requirement types, which types each requirement lists, billing bundle tiers) is
+``sandbox/data/catalog.yaml``, read once at import; this module gives it its types and API shapes.
 """
 
 from __future__ import annotations
@@ -12,16 +15,16 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from importlib import resources
+from typing import Any, Final, Literal
 
 import phonenumbers
+import yaml
 from phonenumbers import PhoneNumberType, geocoder
 
 FieldType = Literal["address", "document", "textual"]
 
 NAMESPACE = uuid.UUID("5b0b4c2e-8d0c-4f51-9d6b-2f1c3e7a9b10")
-#: Creation date shown on every catalog record.
-CATALOGUE_CREATED_AT = "2024-01-15T09:30:00.000000Z"
 
 #: Files containing this marker are denied by the sandbox's document review (a scripted rejection).
 DENY_MARKER = b"SANDBOX-DENY"
@@ -104,8 +107,8 @@ class RequirementType:
             "example": self.example,
             "acceptance_criteria": criteria,
             "record_type": "requirement_type",
-            "created_at": CATALOGUE_CREATED_AT,
-            "updated_at": CATALOGUE_CREATED_AT,
+            "created_at": _CREATED_AT,
+            "updated_at": _CREATED_AT,
         }
 
     def string_criteria(self) -> dict[str, Any]:
@@ -177,8 +180,8 @@ class Requirement:
             "action": self.action,
             "record_type": "requirement",
             "requirements_types": [t.as_requirement_type() for t in self.types],
-            "created_at": CATALOGUE_CREATED_AT,
-            "updated_at": CATALOGUE_CREATED_AT,
+            "created_at": _CREATED_AT,
+            "updated_at": _CREATED_AT,
         }
 
     def as_regulatory_requirements(self) -> dict[str, Any]:
@@ -211,263 +214,66 @@ class Country:
         return re.fullmatch(self.postal_code_regex, postal_code.strip(), flags=re.IGNORECASE) is not None
 
 
-COUNTRIES: tuple[Country, ...] = (
-    Country(
-        "US",
-        "United States",
-        r"\d{5}(-\d{4})?",
-        "600 Congress Avenue, 14th Floor, Austin, TX 78701",
-        ("local", "toll_free"),
-        "Employer Identification Number (EIN)",
-        r"\d{2}-\d{7}",
-        "12-3456789",
-        light_local=True,
-    ),
-    Country(
-        "CA",
-        "Canada",
-        r"[A-Z]\d[A-Z] ?\d[A-Z]\d",
-        "100 King Street West, Toronto, ON M5X 1A9",
-        ("local", "toll_free"),
-        "Business Number (BN)",
-        r"\d{9}",
-        "123456782",
-        light_local=True,
-    ),
-    Country(
-        "GB",
-        "United Kingdom",
-        r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}",
-        "10 Downing Street, London SW1A 2AA",
-        ("local", "mobile", "toll_free", "national"),
-        "Companies House Registration Number",
-        r"(\d{8}|[A-Z]{2}\d{6})",
-        "09876543",
-        "UK VAT Registration Number",
-        r"GB\d{9}",
-        "GB123456789",
-    ),
-    Country(
-        "DE",
-        "Germany",
-        r"\d{5}",
-        "Friedrichstraße 123, 10117 Berlin",
-        ("local", "mobile", "toll_free", "national"),
-        "Commercial Register Number (Handelsregisternummer)",
-        r"HR[AB] \d{1,6}( [A-Z])?",
-        "HRB 123456",
-        "VAT Number (USt-IdNr.)",
-        r"DE\d{9}",
-        "DE123456789",
-    ),
-    Country(
-        "FR",
-        "France",
-        r"\d{5}",
-        "10 Rue de Rivoli, 75001 Paris",
-        ("local", "mobile", "toll_free", "national"),
-        "SIREN Number",
-        r"\d{9}",
-        "732829320",
-        "VAT Number (TVA)",
-        r"FR[0-9A-Z]{2}\d{9}",
-        "FR40303265045",
-    ),
-    Country(
-        "ES",
-        "Spain",
-        r"\d{5}",
-        "Calle de Alcalá 50, 28014 Madrid",
-        ("local", "mobile", "toll_free", "national"),
-        "Tax Identification Number (NIF/CIF)",
-        r"[A-HJNPQRSUVW]\d{7}[0-9A-J]",
-        "B12345678",
-        "VAT Number (IVA)",
-        r"ES[0-9A-Z]\d{7}[0-9A-Z]",
-        "ESB12345678",
-    ),
-    Country(
-        "AU",
-        "Australia",
-        r"\d{4}",
-        "1 Martin Place, Sydney NSW 2000",
-        ("local", "mobile", "toll_free"),
-        "Australian Business Number (ABN)",
-        r"\d{11}",
-        "51824753556",
-    ),
-    Country(
-        "BR",
-        "Brazil",
-        r"\d{5}-?\d{3}",
-        "Avenida Paulista 1000, São Paulo SP 01310-100",
-        ("local", "mobile", "toll_free"),
-        "CNPJ Number",
-        r"\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2}",
-        "11.222.333/0001-81",
-    ),
-)
+def _load() -> dict[str, Any]:
+    """The seed data (``sandbox/data/catalog.yaml``), shipped inside the package."""
+    text = (
+        resources.files("telnyx_compliance.sandbox.data").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    )
+    return dict(yaml.safe_load(text))
 
-COUNTRIES_BY_CODE = {country.code: country for country in COUNTRIES}
-ACTIONS = ("ordering", "porting")
+
+_DATA: Final = _load()
+#: The creation date shown on every catalog record (billing bundles show its date part).
+_CREATED_AT: Final[str] = _DATA["created_at"]
+COUNTRIES: Final = tuple(
+    Country(**{**entry, "number_types": tuple(entry["number_types"])}) for entry in _DATA["countries"]
+)
+COUNTRIES_BY_CODE: Final = {country.code: country for country in COUNTRIES}
+
+
+def _fill(value: Any, country: Country) -> Any:
+    """``value`` with each ``{field}`` replaced by the country's field of that name (text only)."""
+    if not isinstance(value, str):
+        return value
+    for name, field_value in vars(country).items():
+        if isinstance(field_value, str):
+            value = value.replace(f"{{{name}}}", field_value)
+    return value
 
 
 def _types_for(country: Country) -> dict[str, RequirementType]:
-    cc = country.code
-
-    def make(
-        name: str, field_type: FieldType, description: str, example: str, **criteria: Any
-    ) -> RequirementType:
-        return RequirementType(cc, name, field_type, description, example, **criteria)
-
-    types = [
-        make(
-            "Address matching the phone number's locality",
-            "address",
-            f"Address in {country.name} matching the DID area code (street, building number, postal code, "
-            "city and country)",
-            country.sample_address,
-            locality_limit="Identical locality as the numbers desired",
-        ),
-        make(
-            "Business Address",
-            "address",
-            f"Registered business address of the end user in {country.name}",
-            country.sample_address,
-            locality_limit=f"Within {country.name}",
-        ),
-        make(
-            "Proof of Address",
-            "document",
-            "Proves the end user has a physical address in the same locality as the phone number",
-            "Utility bill, internet bill, phone bill, or lease",
-            time_limit="Less than 3 months old",
-            locality_limit="Identical locality as the numbers desired",
-        ),
-        make(
-            "Identity Document",
-            "document",
-            "Government-issued photo identification of the end user",
-            "Passport, national identity card or driving licence",
-            time_limit="Current and not expired",
-        ),
-        make(
-            "Business Registration Certificate",
-            "document",
-            f"Certificate of incorporation or extract from the {country.name} business register",
-            "Certificate of incorporation",
-            time_limit="Issued within the last 12 months",
-        ),
-        make(
-            "Letter of Authorization",
-            "document",
-            "Signed letter authorising Telnyx to port the numbers away from the current provider",
-            "Signed LOA listing every number to port",
-            time_limit="Signed within the last 30 days",
-        ),
-        make(
-            "Recent Invoice from the Current Provider",
-            "document",
-            "Invoice from the losing carrier listing the numbers to port",
-            "Latest monthly telephone bill",
-            time_limit="Less than 3 months old",
-        ),
-        make(
-            "Business Registration Number",
-            "textual",
-            f"{country.registration_name} of the end user",
-            country.registration_example,
-            regex=country.registration_regex,
-        ),
-        make(
-            "Contact Name",
-            "textual",
-            "Full name of the person responsible for the numbers",
-            "Maria Schmidt",
-            min_length=2,
-            max_length=100,
-            regex=r"[^\W\d_][^\W\d_ .'-]*([ .'-]+[^\W\d_]+)*\.?",
-        ),
-        make(
-            "Type of End User",
-            "textual",
-            "Whether the numbers are used by a business or an individual",
-            "Business",
-            acceptable_values=("Business", "Individual"),
-        ),
-        make(
-            "Description of Use",
-            "textual",
-            "What the numbers will be used for",
-            "Customer support hotline for our online shop",
-            min_length=10,
-            max_length=300,
-        ),
-        make(
-            "Current Provider Account Number",
-            "textual",
-            "Account number at the losing carrier",
-            "ACC-1234567",
-            min_length=4,
-            max_length=20,
-            regex=r"[A-Za-z0-9-]+",
-            acceptable_characters="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-",
-        ),
-    ]
-    if country.vat_name and country.vat_regex and country.vat_example:
-        types.append(
-            make(
-                "VAT Number",
-                "textual",
-                f"{country.vat_name} of the end user",
-                country.vat_example,
-                regex=country.vat_regex,
-                min_length=len(country.vat_example),
-                max_length=len(country.vat_example) + 2,
-            )
+    types: dict[str, RequirementType] = {}
+    for template in _DATA["requirement_types"]:
+        if template.get("only_with") and getattr(country, template["only_with"]) is None:
+            continue
+        criteria = {key: _fill(value, country) for key, value in template["acceptance_criteria"].items()}
+        if "acceptable_values" in criteria:
+            criteria["acceptable_values"] = tuple(criteria["acceptable_values"])
+        example = _fill(template["example"], country)
+        if "length_of_example" in template:
+            criteria.update(min_length=len(example), max_length=len(example) + template["length_of_example"])
+        description = _fill(template["description"], country)
+        types[template["name"]] = RequirementType(
+            country.code, template["name"], template["field_type"], description, example, **criteria
         )
-    return {t.name: t for t in types}
+    return types
 
 
 def _requirements_for(country: Country) -> list[Requirement]:
     types = _types_for(country)
 
-    def pick(*names: str) -> tuple[RequirementType, ...]:
+    def pick(names: list[str]) -> tuple[RequirementType, ...]:
         return tuple(types[name] for name in names if name in types)
 
+    lists = _DATA["requirements"]
     requirements: list[Requirement] = []
     for number_type in country.number_types:
-        if number_type == "local":
-            if country.light_local:
-                ordering = pick("Address matching the phone number's locality", "Contact Name")
-            else:
-                ordering = pick(
-                    "Address matching the phone number's locality",
-                    "Proof of Address",
-                    "Business Registration Number",
-                    "VAT Number",
-                    "Contact Name",
-                )
-        elif number_type == "national":
-            ordering = pick(
-                "Business Address",
-                "Business Registration Certificate",
-                "Business Registration Number",
-                "VAT Number",
-            )
-        elif number_type == "mobile":
-            ordering = pick("Business Address", "Identity Document", "Contact Name", "Type of End User")
-        else:  # toll_free
-            ordering = pick("Business Address", "Business Registration Number", "Description of Use")
-        requirements.append(Requirement(country.code, number_type, "ordering", ordering))
+        ordering = "local_light" if number_type == "local" and country.light_local else number_type
+        requirements.append(
+            Requirement(country.code, number_type, "ordering", pick(lists["ordering"][ordering]))
+        )
         if number_type != "national":
-            porting = pick(
-                "Letter of Authorization",
-                "Recent Invoice from the Current Provider",
-                "Business Address",
-                "Current Provider Account Number",
-            )
-            requirements.append(Requirement(country.code, number_type, "porting", porting))
+            requirements.append(Requirement(country.code, number_type, "porting", pick(lists["porting"])))
     return requirements
 
 
@@ -504,37 +310,24 @@ class Catalog:
 
 def _billing_bundles() -> list[dict[str, Any]]:
     bundles = []
+    created_on = _CREATED_AT[:10]
     for country in COUNTRIES:
-        for tier, price, specs in (
-            (
-                "Basic",
-                2.0,
-                [
-                    "1 {cc} Number",
-                    "Emergency Calling",
-                    "All inbound and outbound calling billed pay-as-you-go",
-                ],
-            ),
-            (
-                "Pro",
-                9.5,
-                ["1 {cc} Number", "Emergency Calling", "1000 outbound minutes", "Unlimited inbound"],
-            ),
-        ):
-            slug = f"{tier.lower()}-{country.code.lower()}"
+        for tier in _DATA["billing_bundles"]:
+            name = tier["tier"]
+            slug = f"{name.lower()}-{country.code.lower()}"
             bundle_id = stable_id(f"billing_bundle/{slug}")
             bundles.append(
                 {
                     "id": bundle_id,
-                    "name": f"{country.name} {tier}",
+                    "name": f"{country.name} {name}",
                     "slug": f"{slug}-{bundle_id[:4]}",
-                    "cost_code": f"BUNDLE-PRICING-{tier.upper()}-MRC",
+                    "cost_code": f"BUNDLE-PRICING-{name.upper()}-MRC",
                     "currency": "USD",
-                    "mrc_price": price,
-                    "is_public": tier == "Basic",
+                    "mrc_price": tier["mrc_price"],
+                    "is_public": tier["is_public"],
                     "active": True,
-                    "created_at": CATALOGUE_CREATED_AT[:10],
-                    "specs": [spec.format(cc=country.code) for spec in specs],
+                    "created_at": created_on,
+                    "specs": [spec.replace("{cc}", country.code) for spec in tier["specs"]],
                     "country_iso": country.code,
                     "bundle_limits": [
                         {
@@ -548,8 +341,8 @@ def _billing_bundles() -> list[dict[str, Any]]:
                             "country_code": phonenumbers.country_code_for_region(country.code),
                             "direction": "inbound",
                             "types": list(country.number_types),
-                            "created_at": CATALOGUE_CREATED_AT[:10],
-                            "updated_at": CATALOGUE_CREATED_AT[:10],
+                            "created_at": created_on,
+                            "updated_at": created_on,
                         }
                     ],
                 }

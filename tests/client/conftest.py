@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from telnyx_compliance import AsyncTelnyx, Telnyx
+from tests.e2e.support import free_port
 
-from .support import API_KEY, Recorder
-
-REPO = Path(__file__).resolve().parents[2]
-PRISM = REPO / "tools" / "prism" / "node_modules" / ".bin" / "prism"
+from .support import API_KEY, PRISM, REPO, Recorder, spec_path
 
 
 @pytest.fixture
@@ -51,16 +47,6 @@ def sync_client_for() -> Iterator[Callable[..., Telnyx]]:
     yield make
 
 
-def spec_path() -> Path:
-    return REPO / "contracts" / "numbers-compliance.openapi.yml"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def prism_url() -> Iterator[str]:
     """Start Prism (installing it from tools/prism's lockfile when missing) and yield its base URL."""
@@ -83,7 +69,7 @@ def prism_url() -> Iterator[str]:
             ],
             check=True,
         )
-    port = _free_port()
+    port = free_port()
     log = (REPO / ".pytest_cache").resolve()
     log.mkdir(exist_ok=True)
     with open(log / "prism-client-contract.log", "wb") as output:

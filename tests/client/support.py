@@ -1,12 +1,21 @@
-"""Shared by the client tests: a scripted MockTransport handler."""
+"""Shared by the client tests: a scripted MockTransport handler, where the contract and Prism are."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
 API_KEY = "KEY-super-secret-0123456789"
+REPO = Path(__file__).resolve().parents[2]
+PRISM = REPO / "tools" / "prism" / "node_modules" / ".bin" / "prism"
+
+
+def spec_path() -> Path:
+    """The vendored OpenAPI contract the client is checked against (contracts/README.md)."""
+    return REPO / "contracts" / "numbers-compliance.openapi.yml"
+
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import inspect
+import textwrap
 import uuid
 from collections.abc import Iterator
 from typing import Any, cast
@@ -65,6 +68,66 @@ async def artifacts_of(flow_run_id: UUID) -> list[Any]:
         )
 
 
+#: The stage tasks' run names, each the library stage it runs (the wait is the flow's own step).
+STAGE_TASK_NAMES = {
+    "create-address": "address",
+    "upload-documents": "documents",
+    "create-requirement-group": "requirement_group",
+    "submit-requirement-group": "submit",
+    "wait-for-approval": "wait-for-approval",
+    "place-number-order": "number_order",
+    "attach-requirement-group": "attach",
+}
+
+
+def library_order() -> list[str]:
+    """The order written once, in the library: ``SUBMISSION_STAGES``, the wait, ``COMPLETION_STAGES``."""
+    from telnyx_compliance.onboarding.runner import COMPLETION_STAGES, SUBMISSION_STAGES
+
+    stages = [stage.name for stage in SUBMISSION_STAGES]
+    return [*stages, "wait-for-approval", *(stage.name for stage in COMPLETION_STAGES)]
+
+
+def stage_task_names_in_library_order() -> list[str]:
+    by_stage = {stage: task_name for task_name, stage in STAGE_TASK_NAMES.items()}
+    return [by_stage[stage] for stage in library_order()]
+
+
+def stage_run_by(task: Any) -> str:
+    """The library stage a task runs: the first argument of its ``run_stage(...)`` call, found in the task's
+    module; the task's own name when that is not a library stage (the wait)."""
+    from telnyx_compliance.onboarding.runner import COMPLETION_STAGES, SUBMISSION_STAGES
+
+    stage_names = {stage.run: stage.name for stage in (*SUBMISSION_STAGES, *COMPLETION_STAGES)}
+    module = inspect.getmodule(task.fn)
+    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(task.fn)))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "run_stage":
+            argument = node.args[0]
+            function = getattr(module, argument.id, None) if isinstance(argument, ast.Name) else None
+            return stage_names.get(function, task.name)  # type: ignore[arg-type]
+    raise AssertionError(f"{task.name} runs no stage")
+
+
+def test_the_flow_calls_its_stage_tasks_by_name_in_the_library_order() -> None:
+    """The flow reads like a recipe, and its order is still the library's: each stage task called in the
+    flow's body, in the order written, runs the next of ``SUBMISSION_STAGES``, the wait and
+    ``COMPLETION_STAGES``."""
+    from prefect import Task
+
+    import flows.onboard_customer as module
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(module.onboard_customer.fn)))
+    # the calls in the order written (ast.walk alone is breadth-first)
+    calls = [node.func.id for node in sorted(
+        (node for node in ast.walk(body) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)),
+        key=lambda node: (node.lineno, node.col_offset))]  # fmt: skip
+    tasks = [getattr(module, name) for name in calls if isinstance(getattr(module, name, None), Task)]
+    stage_tasks = [task for task in tasks if "run_stage" in inspect.getsource(task.fn)]
+
+    assert [stage_run_by(task) for task in stage_tasks] == library_order()
+    assert [task.name for task in stage_tasks] == stage_task_names_in_library_order()
+
+
 async def test_happy_path_completes_with_runs_named_per_customer(
     sandbox: SandboxServer, make_request: MakeRequest
 ) -> None:
@@ -85,6 +148,9 @@ async def test_happy_path_completes_with_runs_named_per_customer(
         )
     assert flow_run.name == f"onboard-{request.customer_reference}-de"
     names = {run.name for run in task_runs}
+    in_order = sorted(task_runs, key=lambda run: run.start_time or run.expected_start_time)
+    started = [run.name.removesuffix(f"-{request.customer_reference}") for run in in_order]
+    assert [name for name in started if name in STAGE_TASK_NAMES] == stage_task_names_in_library_order()
     for stage in ("look-up-requirements", "plan-onboarding", "create-address", "upload-documents",
                   "create-requirement-group", "submit-requirement-group", "wait-for-approval",
                   "place-number-order", "attach-requirement-group", "publish-outcome"):  # fmt: skip

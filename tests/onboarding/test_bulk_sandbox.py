@@ -256,7 +256,7 @@ def test_the_bulk_flow_runs_the_example_and_publishes_its_report(
     assert {int(line["row"]): line["status"] for line in shown} == {
         row: status for row, status in EXPECTED.items() if status != "completed"
     }
-    assert set(shown[0]) == {"row", "customer_reference", "status", "error"}
+    assert set(shown[0]) == {"row", "customer_reference", "status", "error", "error_kind"}
     declined = next(line for line in shown if line["status"] == "declined")
     assert declined["customer_reference"] == "hanse-logistik" and "declined" in declined["error"]
     assert "acme-telecom" not in str(table.data)  # completed rows are not listed

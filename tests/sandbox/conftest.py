@@ -1,4 +1,5 @@
-"""Fixtures for the sandbox tests: a running sandbox, an authenticated client, the spec checker."""
+"""Fixtures for the sandbox tests: the module's sandbox (in process unless the module needs a real socket),
+an authenticated client, the spec checker."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import httpx
 import pytest
 
 from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
+from tests.support import InProcessSandbox, blocking_client
 
 from .support import API_KEY, DEFAULT_KNOBS, SpecChecker, spec_path
 
@@ -18,8 +20,11 @@ def spec() -> SpecChecker:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(seed=7, approve_after=5)) as running:
+def server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+    """The module's sandbox: in process (ASGI), or on a real socket when the module sets ``REAL_SOCKET``
+    (to the reason it needs one)."""
+    kind = SandboxServer if getattr(request.module, "REAL_SOCKET", None) else InProcessSandbox
+    with kind(SandboxConfig(seed=7, approve_after=5)) as running:
         yield running
 
 
@@ -33,7 +38,5 @@ def sandbox(server: SandboxServer) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def api(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=sandbox.base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
-    ) as client:
+    with blocking_client(sandbox, headers={"Authorization": f"Bearer {API_KEY}"}) as client:
         yield client

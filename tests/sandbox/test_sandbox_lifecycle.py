@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from telnyx_compliance.sandbox import SandboxServer
+from telnyx_compliance.sandbox import SandboxConfig, SandboxServer
 from telnyx_compliance.sandbox.catalog import DENY_MARKER
+from tests.support import blocking_client
 
 from .support import INFECTED, PDF, complete_group, create_address, get_group, requirements, submit, upload
 
@@ -127,9 +128,7 @@ def test_approved_groups_expire_after_the_group_ttl_and_through_the_sandbox_rout
     assert get_group(api, group["id"])["status"] == "expired"
 
     other = complete_group(api)
-    expired = httpx.post(
-        f"{sandbox.root_url}/_sandbox/requirement_groups/{other['id']}/expire", json={}
-    ).json()
+    expired = api.post(f"{sandbox.root_url}/_sandbox/requirement_groups/{other['id']}/expire", json={}).json()
     assert expired["status"] == "expired"
     filtered = api.get("/requirement_groups", params={"filter[status]": "expired"}).json()
     assert {g["id"] for g in filtered} == {group["id"], other["id"]}
@@ -187,7 +186,16 @@ def test_documents_keep_their_bytes_hash_and_type_and_review_to_verified(
     assert api.get(f"/documents/{multipart['id']}").json()["data"]["status"] == "verified"
 
 
-def test_a_document_can_be_uploaded_from_a_url(sandbox: SandboxServer, api: httpx.Client) -> None:
+def test_a_document_can_be_uploaded_from_a_url() -> None:
+    """On a real socket: the sandbox fetches the URL, its own download link, over the network."""
+    with (
+        SandboxServer(SandboxConfig(seed=7, approve_after=5)) as sandbox,
+        httpx.Client(base_url=sandbox.base_url, headers=sandbox.auth_headers, timeout=10) as api,
+    ):
+        _upload_from_a_url(api)
+
+
+def _upload_from_a_url(api: httpx.Client) -> None:
     source = upload(api, PDF, "source.pdf")
     url = api.get(f"/documents/{source['id']}/download_link").json()["data"]["url"]
     copy = api.post("/documents", json={"url": url, "filename": "copy.pdf"}).json()["data"]
@@ -200,9 +208,10 @@ def test_download_links_work_until_they_expire(sandbox: SandboxServer, api: http
     document = upload(api)
     url = api.get(f"/documents/{document['id']}/download_link").json()["data"]["url"]
     assert url.startswith(sandbox.root_url + "/_sandbox/files/")
-    assert httpx.get(url).content == PDF
-    sandbox.advance_clock(301)
-    assert httpx.get(url).status_code == 404
+    with blocking_client(sandbox, headers={}) as anyone:  # a link needs no key
+        assert anyone.get(url).content == PDF
+        sandbox.advance_clock(301)
+        assert anyone.get(url).status_code == 404
 
 
 def test_unlinked_documents_are_deleted_after_the_ttl_and_linked_ones_survive(

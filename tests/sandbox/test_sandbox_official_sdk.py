@@ -8,6 +8,9 @@ import telnyx
 
 from telnyx_compliance.sandbox import SandboxServer
 
+#: The official SDK opens its own connections.
+REAL_SOCKET = "the official SDK opens its own connections"
+
 PDF = b"%PDF-1.4\n% utility bill, Friedrichstrasse 123, Berlin\n%%EOF\n"
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from telnyx_compliance.sandbox import SandboxServer
 from telnyx_compliance.sandbox.catalog import requirement_type_id
+from tests.support import blocking_client
 
 from .support import API_KEY, DEFAULT_KNOBS, SpecChecker, spec_path
 
@@ -56,9 +57,7 @@ def toured(server: SandboxServer, spec: SpecChecker) -> dict[str, set[int]]:
     """The statuses each operation answered during the tour, on the module's sandbox (reset first)."""
     server.reset()
     server.configure(**DEFAULT_KNOBS)
-    with httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
-    ) as client:
+    with blocking_client(server, headers={"Authorization": f"Bearer {API_KEY}"}) as client:
         return _tour(server, client, spec)
 
 
@@ -194,7 +193,7 @@ def _tour(sandbox: SandboxServer, api: httpx.Client, spec: SpecChecker) -> dict[
     call("PATCH", f"/documents/{document['id']}", 200, json={"filename": "proof-of-address.pdf"})
     assert call("GET", f"/documents/{document['id']}/download", 200) == PDF
     link = call("GET", f"/documents/{document['id']}/download_link", 200)
-    assert httpx.get(link["data"]["url"]).content == PDF
+    assert api.get(link["data"]["url"]).content == PDF
     call("GET", "/documents/00000000-0000-4000-8000-000000000000/download_link", 404)
     call("DELETE", f"/documents/{spare['id']}", 200)
 
@@ -340,7 +339,7 @@ def _tour(sandbox: SandboxServer, api: httpx.Client, spec: SpecChecker) -> dict[
     call("DELETE", f"/verified_numbers/{phone}", 404)
 
     # -- auth -----------------------------------------------------------------------------------------------
-    anonymous = Tour(httpx.Client(base_url=sandbox.base_url), spec)
+    anonymous = Tour(blocking_client(sandbox, headers={}), spec)
     anonymous("GET", "/requirement_groups", 401)
     anonymous("GET", "/bundle_pricing/billing_bundles", 401)
     anonymous("GET", "/verified_numbers", 401)

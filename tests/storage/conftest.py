@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tests.e2e.support import free_port
+
+from .support import aws_env, s3
 
 
 @pytest.fixture(scope="module")
@@ -32,25 +33,3 @@ def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"onboarding-{uuid.uuid4().hex[:10]}"
     s3(s3_endpoint).mkdir(name)
     return name
-
-
-def aws_env(endpoint: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing-key-id",
-        "AWS_SECRET_ACCESS_KEY": "testing-secret-access-key",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-
-
-def s3(endpoint: str) -> Any:
-    """A client of the test's own (not the pipeline's cached one)."""
-    import s3fs
-
-    return s3fs.S3FileSystem(
-        endpoint_url=endpoint,
-        key="testing-key-id",
-        secret="testing-secret-access-key",
-        skip_instance_cache=True,
-        use_listings_cache=False,
-    )

@@ -42,3 +42,26 @@ def read_results(fs: Any, key: str) -> dict[str, dict[str, str]]:
     """The results CSV object ``key`` by customer reference."""
     text = fs.cat_file(key).decode("utf-8-sig")
     return {row["customer_reference"]: row for row in csv.DictReader(text.splitlines())}
+
+
+def aws_env(endpoint: str) -> dict[str, str]:
+    """The AWS environment a worker would have, pointing at the test endpoint."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing-key-id",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret-access-key",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def s3(endpoint: str) -> Any:
+    """A client of the test's own (not the pipeline's cached one)."""
+    import s3fs
+
+    return s3fs.S3FileSystem(
+        endpoint_url=endpoint,
+        key="testing-key-id",
+        secret="testing-secret-access-key",
+        skip_instance_cache=True,
+        use_listings_cache=False,
+    )

@@ -15,10 +15,9 @@ from telnyx_compliance.onboarding.bulk import BulkRun
 from telnyx_compliance.onboarding.csv_source import CSVSourceError, locate_bulk
 from telnyx_compliance.sandbox import SandboxServer
 from telnyx_compliance.settings import PipelineSettings
-from tests.chaos.test_hostile import run_cli
+from tests.support import run_cli
 
-from .conftest import s3
-from .support import put_folder, read_results, write_batch
+from .support import put_folder, read_results, s3, write_batch
 
 FAST = PipelineSettings(approval_poll_interval=0.05, approval_poll_max_interval=0.2, approval_poll_timeout=10)
 

@@ -10,8 +10,7 @@ import pytest
 from configs.settings import PipelineSettings, TelnyxSettings
 from telnyx_compliance.sandbox import SandboxServer
 
-from .conftest import s3
-from .support import put_folder, read_results, write_batch
+from .support import put_folder, read_results, s3, write_batch
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

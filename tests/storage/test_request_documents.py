@@ -15,7 +15,7 @@ from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.sandbox import SandboxServer
 from tests.support import MakeRequest
 
-from .conftest import s3
+from .support import s3
 
 PIPELINE: dict[str, Any] = {
     "approval_poll_timeout": 10,

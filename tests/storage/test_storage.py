@@ -13,7 +13,7 @@ from telnyx_compliance.onboarding.confine import ConfinementError, RunScope, con
 from telnyx_compliance.onboarding.csv_source import CSVSourceError, results_location_for
 from telnyx_compliance.onboarding.results_csv import ResultRow, ResultsMirror, ResultsWriter, latest_results
 
-from .conftest import s3
+from .support import s3
 
 
 @pytest.mark.parametrize(

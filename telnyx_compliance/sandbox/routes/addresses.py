@@ -40,15 +40,15 @@ class AddressBody(Body):
 @invalid_input_is(400)  # FindUserAddress documents 400 for a bad request, and no 422
 def list_user_addresses(request: Request, store: StoreDep) -> Any:
     query = request_query(request)  # parsed here, so a malformed query is a 400 too
-    return ADDRESSES.page(store.list_addresses(ADDRESSES.filters_of(query)), query)
+    return ADDRESSES.page(store.addresses.list_addresses(ADDRESSES.filters_of(query)), query)
 
 
 @router.post("/user_addresses")
 async def create_user_address(request: Request, store: StoreDep) -> Any:
     body = await read_body(request, AddressBody)
-    return {"data": store.create_address(dump(body))}
+    return {"data": store.addresses.create_address(dump(body))}
 
 
 @router.get("/user_addresses/{address_id}")
 def get_user_address(address_id: str, store: StoreDep) -> Any:
-    return {"data": store.get_address(address_id)}
+    return {"data": store.addresses.get_address(address_id)}

@@ -46,7 +46,7 @@ def health() -> Any:
 
 @open_router.get("/files/{token}")
 def download_by_token(token: str, store: StoreDep) -> Response:
-    content, document = store.content_for_token(token)
+    content, document = store.documents.content_for_token(token)
     return file_response(content, document)
 
 
@@ -89,7 +89,7 @@ async def configure(request: Request, state: StateDep) -> Any:
 
 @router.get("/verification_codes/{phone_number}")
 def verification_code(phone_number: str, store: StoreDep) -> Any:
-    return {"data": store.verification_code(phone_number)}
+    return {"data": store.verified_numbers.verification_code(phone_number)}
 
 
 @router.post("/clock/advance")
@@ -114,7 +114,7 @@ def reset(state: StateDep) -> Any:
 
 @router.post("/requirement_groups/{group_id}/expire")
 def expire_group(group_id: str, store: StoreDep) -> Any:
-    return store.expire_group(group_id)
+    return store.groups.expire_group(group_id)
 
 
 def _clock(store: Store) -> dict[str, Any]:

@@ -61,12 +61,12 @@ class DocumentPatchBody(Body):
 
 @router.get("/document_links")
 def list_document_links(store: StoreDep, query: QueryDep) -> Any:
-    return DOCUMENT_LINKS.page(store.list_document_links(DOCUMENT_LINKS.filters_of(query)), query)
+    return DOCUMENT_LINKS.page(store.documents.list_document_links(DOCUMENT_LINKS.filters_of(query)), query)
 
 
 @router.get("/documents")
 def list_documents(store: StoreDep, query: QueryDep) -> Any:
-    return DOCUMENTS.page(store.list_documents(DOCUMENTS.filters_of(query)), query)
+    return DOCUMENTS.page(store.documents.list_documents(DOCUMENTS.filters_of(query)), query)
 
 
 @router.post("/documents")
@@ -80,7 +80,7 @@ async def create_document(request: Request, state: StateDep) -> Any:
         raise error(422, "The uploaded file is empty.", pointer="/file")
     if len(content) > state.config.max_document_bytes:
         raise _document_too_large(state.config.max_document_bytes)
-    document = state.store.create_document(
+    document = state.store.documents.create_document(
         content, filename=filename, content_type=file_type, customer_reference=reference
     )
     return {"data": document}
@@ -88,30 +88,30 @@ async def create_document(request: Request, state: StateDep) -> Any:
 
 @router.get("/documents/{document_id}")
 def get_document(document_id: str, store: StoreDep) -> Any:
-    return {"data": store.get_document(document_id)}
+    return {"data": store.documents.get_document(document_id)}
 
 
 @router.patch("/documents/{document_id}")
 async def update_document(document_id: str, request: Request, store: StoreDep) -> Any:
     body = await read_body(request, DocumentPatchBody)
-    return {"data": store.update_document(document_id, dump(body))}
+    return {"data": store.documents.update_document(document_id, dump(body))}
 
 
 @router.delete("/documents/{document_id}")
 def delete_document(document_id: str, store: StoreDep) -> Any:
-    return {"data": store.delete_document(document_id)}
+    return {"data": store.documents.delete_document(document_id)}
 
 
 @router.get("/documents/{document_id}/download")
 def download_document(document_id: str, store: StoreDep) -> Response:
-    content, document = store.document_content(document_id)
+    content, document = store.documents.document_content(document_id)
     return file_response(content, document)
 
 
 @router.get("/documents/{document_id}/download_link")
 def document_download_link(document_id: str, state: StateDep) -> Any:
     try:
-        token = state.store.create_download_token(document_id)
+        token = state.store.documents.create_download_token(document_id)
     except SandboxError as exc:
         if exc.status == 404:  # this operation's 404 is a bare error object (ResourceNotFound)
             return JSONResponse(exc.body()["errors"][0], status_code=404)

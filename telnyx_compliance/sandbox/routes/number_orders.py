@@ -68,24 +68,24 @@ async def _requirements_body(request: Request) -> dict[str, Any]:
 
 @router.get("/number_orders")
 def list_number_orders(store: StoreDep, query: QueryDep) -> Any:
-    return NUMBER_ORDERS.page(store.list_number_orders(NUMBER_ORDERS.filters_of(query)), query)
+    return NUMBER_ORDERS.page(store.orders.list_number_orders(NUMBER_ORDERS.filters_of(query)), query)
 
 
 @router.post("/number_orders")
 async def create_number_order(request: Request, store: StoreDep) -> Any:
     body = await read_body(request, NumberOrderBody)
     fields = dump(body) | {"phone_numbers": [n.model_dump() for n in body.phone_numbers]}
-    return {"data": store.create_number_order(fields)}
+    return {"data": store.orders.create_number_order(fields)}
 
 
 @router.get("/number_orders/{number_order_id}")
 def get_number_order(number_order_id: str, store: StoreDep) -> Any:
-    return {"data": store.get_number_order(number_order_id)}
+    return {"data": store.orders.get_number_order(number_order_id)}
 
 
 @router.patch("/number_orders/{number_order_id}")
 async def update_number_order(number_order_id: str, request: Request, store: StoreDep) -> Any:
-    return {"data": store.update_number_order(number_order_id, await _requirements_body(request))}
+    return {"data": store.orders.update_number_order(number_order_id, await _requirements_body(request))}
 
 
 # -- sub-number orders ---------------------------------------------------------------------------------------
@@ -93,30 +93,30 @@ async def update_number_order(number_order_id: str, request: Request, store: Sto
 
 @router.get("/sub_number_orders")
 def list_sub_number_orders(store: StoreDep, query: QueryDep) -> Any:
-    return SUB_NUMBER_ORDERS.page(store.list_sub_orders(SUB_NUMBER_ORDERS.filters_of(query)), query)
+    return SUB_NUMBER_ORDERS.page(store.orders.list_sub_orders(SUB_NUMBER_ORDERS.filters_of(query)), query)
 
 
 @router.post("/sub_number_orders/{sub_number_order_id}/requirement_group")
 async def attach_group_to_sub_order(sub_number_order_id: str, request: Request, store: StoreDep) -> Any:
     body = await read_body(request, AttachGroupBody)
-    return {"data": store.attach_group_to_sub_order(sub_number_order_id, body.requirement_group_id)}
+    return {"data": store.orders.attach_group_to_sub_order(sub_number_order_id, body.requirement_group_id)}
 
 
 @router.get("/sub_number_orders/{sub_number_order_id}")
 def get_sub_number_order(sub_number_order_id: str, store: StoreDep, query: QueryDep) -> Any:
     filters = SUB_NUMBER_ORDER.filters_of(query)
     include = str(filters.get("include_phone_numbers", "false")).lower() == "true"
-    return {"data": store.get_sub_order(sub_number_order_id, include_numbers=include)}
+    return {"data": store.orders.get_sub_order(sub_number_order_id, include_numbers=include)}
 
 
 @router.patch("/sub_number_orders/{sub_number_order_id}")
 async def update_sub_number_order(sub_number_order_id: str, request: Request, store: StoreDep) -> Any:
-    return {"data": store.update_sub_order(sub_number_order_id, await _requirements_body(request))}
+    return {"data": store.orders.update_sub_order(sub_number_order_id, await _requirements_body(request))}
 
 
 @router.patch("/sub_number_orders/{sub_number_order_id}/cancel")
 def cancel_sub_number_order(sub_number_order_id: str, store: StoreDep) -> Any:
-    return {"data": store.cancel_sub_order(sub_number_order_id)}
+    return {"data": store.orders.cancel_sub_order(sub_number_order_id)}
 
 
 # -- ordered numbers -----------------------------------------------------------------------------------------
@@ -124,22 +124,24 @@ def cancel_sub_number_order(sub_number_order_id: str, store: StoreDep) -> Any:
 
 @router.get("/number_order_phone_numbers")
 def list_number_order_phone_numbers(store: StoreDep, query: QueryDep) -> Any:
-    return ORDERED_NUMBERS.page(store.list_numbers(ORDERED_NUMBERS.filters_of(query)), query)
+    return ORDERED_NUMBERS.page(store.orders.list_numbers(ORDERED_NUMBERS.filters_of(query)), query)
 
 
 @router.post("/number_order_phone_numbers/{number_id}/requirement_group")
 async def attach_group_to_number(number_id: str, request: Request, store: StoreDep) -> Any:
     body = await read_body(request, AttachGroupBody)
-    return {"data": store.attach_group_to_number(number_id, body.requirement_group_id)}
+    return {"data": store.orders.attach_group_to_number(number_id, body.requirement_group_id)}
 
 
 @router.get("/number_order_phone_numbers/{number_order_phone_number_id}")
 def get_number_order_phone_number(number_order_phone_number_id: str, store: StoreDep) -> Any:
-    return {"data": store.get_number(number_order_phone_number_id)}
+    return {"data": store.orders.get_number(number_order_phone_number_id)}
 
 
 @router.patch("/number_order_phone_numbers/{number_order_phone_number_id}")
 async def update_number_order_phone_number(
     number_order_phone_number_id: str, request: Request, store: StoreDep
 ) -> Any:
-    return {"data": store.update_number(number_order_phone_number_id, await _requirements_body(request))}
+    return {
+        "data": store.orders.update_number(number_order_phone_number_id, await _requirements_body(request))
+    }

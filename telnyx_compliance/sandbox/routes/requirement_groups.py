@@ -40,20 +40,20 @@ class UpdateGroupBody(Body):
 
 @router.get("/requirement_groups")
 def list_requirement_groups(store: StoreDep, query: QueryDep) -> Any:
-    return GROUPS.sorted(store.list_groups(GROUPS.filters_of(query)), query)
+    return GROUPS.sorted(store.groups.list_groups(GROUPS.filters_of(query)), query)
 
 
 @router.post("/requirement_groups")
 async def create_requirement_group(request: Request, store: StoreDep) -> Any:
     body = await read_body(request, CreateGroupBody)
-    return store.create_group(
+    return store.groups.create_group(
         dump(body) | {"regulatory_requirements": [v.model_dump() for v in body.regulatory_requirements or []]}
     )
 
 
 @router.get("/requirement_groups/{group_id}")
 def get_requirement_group(group_id: str, store: StoreDep) -> Any:
-    return store.get_group(group_id)
+    return store.groups.get_group(group_id)
 
 
 @router.patch("/requirement_groups/{group_id}")
@@ -62,14 +62,14 @@ async def update_requirement_group(group_id: str, request: Request, store: Store
     fields = dump(body)
     if body.regulatory_requirements is not None:
         fields["regulatory_requirements"] = [v.model_dump() for v in body.regulatory_requirements]
-    return store.update_group(group_id, fields)
+    return store.groups.update_group(group_id, fields)
 
 
 @router.delete("/requirement_groups/{group_id}")
 def delete_requirement_group(group_id: str, store: StoreDep) -> Any:
-    return store.delete_group(group_id)
+    return store.groups.delete_group(group_id)
 
 
 @router.post("/requirement_groups/{group_id}/submit_for_approval")
 def submit_requirement_group(group_id: str, store: StoreDep) -> Any:
-    return store.submit_group(group_id)
+    return store.groups.submit_group(group_id)

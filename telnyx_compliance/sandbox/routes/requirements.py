@@ -96,7 +96,7 @@ def list_regulatory_requirements(store: StoreDep, query: QueryDep) -> Any:
     filters = REGULATORY_REQUIREMENTS.filters_of(query)
     requirements = list(store.catalog.requirements)
     if "requirement_group_id" in filters:
-        requirements = [store.group_requirement(str(filters["requirement_group_id"]))]
+        requirements = [store.groups.group_requirement(str(filters["requirement_group_id"]))]
     if "phone_number" in filters:
         info = classify(str(filters["phone_number"]), "filter[phone_number]")
         requirements = [

@@ -28,26 +28,26 @@ class VerifyBody(Body):
 
 @router.get("/verified_numbers")
 def list_verified_numbers(store: StoreDep, query: QueryDep) -> Any:
-    return VERIFIED_NUMBERS.page(store.list_verified(), query)
+    return VERIFIED_NUMBERS.page(store.verified_numbers.list_verified(), query)
 
 
 @router.post("/verified_numbers")
 async def create_verified_number(request: Request, store: StoreDep) -> Any:
     body = await read_body(request, VerifiedNumberBody)
-    return store.request_verification(body.phone_number, body.verification_method)
+    return store.verified_numbers.request_verification(body.phone_number, body.verification_method)
 
 
 @router.get("/verified_numbers/{phone_number}")
 def get_verified_number(phone_number: str, store: StoreDep) -> Any:
-    return {"data": store.get_verified(phone_number)}
+    return {"data": store.verified_numbers.get_verified(phone_number)}
 
 
 @router.delete("/verified_numbers/{phone_number}")
 def delete_verified_number(phone_number: str, store: StoreDep) -> Any:
-    return {"data": store.delete_verified(phone_number)}
+    return {"data": store.verified_numbers.delete_verified(phone_number)}
 
 
 @router.post("/verified_numbers/{phone_number}/actions/verify")
 async def verify_number(phone_number: str, request: Request, store: StoreDep) -> Any:
     body = await read_body(request, VerifyBody)
-    return {"data": store.verify(phone_number, body.verification_code)}
+    return {"data": store.verified_numbers.verify(phone_number, body.verification_code)}

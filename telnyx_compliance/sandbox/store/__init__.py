@@ -1,14 +1,18 @@
 """All sandbox state and the rules that change it, behind one lock.
 
 ``core.StoreCore`` holds the state (clock, ids, lock, tables, blobs, tokens), the ``_locked``/``_writes``
-decorators and snapshot/restore; each resource's rules live in a mixin of their own module, and ``Store``
-combines them. Every public method holds ``lock``.
+decorators and snapshot/restore. Each resource's rules are a part in a module of their own, given the core
+and, explicitly, the other parts it uses: ``Store`` owns them (``store.addresses``, ``store.documents``,
+``store.bundles``, ``store.verified_numbers``, ``store.groups``, ``store.orders``). Every public method holds
+the core's ``lock``.
 """
 
 from __future__ import annotations
 
-from .addresses import AddressesMixin
-from .bundles import BundlesMixin
+from ..catalog import Catalog
+from ..config import SandboxConfig
+from .addresses import AddressesStore
+from .bundles import BundlesStore
 from .core import (
     GROUP_STATUSES,
     KINDS,
@@ -20,22 +24,26 @@ from .core import (
     iso_date,
     public,
 )
-from .documents import DocumentsMixin
-from .number_orders import NumberOrdersMixin
-from .requirement_groups import RequirementGroupsMixin
-from .verified_numbers import VerifiedNumbersMixin
+from .documents import DocumentsStore
+from .number_orders import NumberOrdersStore
+from .requirement_groups import RequirementGroupsStore
+from .verified_numbers import VerifiedNumbersStore
 
 
-class Store(
-    NumberOrdersMixin,
-    RequirementGroupsMixin,
-    DocumentsMixin,
-    AddressesMixin,
-    BundlesMixin,
-    VerifiedNumbersMixin,
-    StoreCore,
-):
-    """The sandbox's state. Thread-safe: every public method holds ``lock``."""
+class Store(StoreCore):
+    """The sandbox's state and its parts, one per resource. Thread-safe: every public method holds
+    ``lock``."""
+
+    def __init__(self, config: SandboxConfig, catalog: Catalog | None = None) -> None:
+        super().__init__(config, catalog)
+        self.addresses = AddressesStore(self)
+        self.documents = DocumentsStore(self)
+        self.bundles = BundlesStore(self)
+        self.verified_numbers = VerifiedNumbersStore(self)
+        self.groups = RequirementGroupsStore(self, documents=self.documents)
+        self.orders = NumberOrdersStore(
+            self, groups=self.groups, documents=self.documents, bundles=self.bundles
+        )
 
 
 __all__ = [

@@ -9,8 +9,8 @@ from ..query import filter_values
 from .core import (
     MAX_USER_BUNDLES_PER_REQUEST,
     SANDBOX_USER_ID,
+    Part,
     Record,
-    StoreCore,
     _locked,
     _writes,
     iso_date,
@@ -18,7 +18,7 @@ from .core import (
 )
 
 
-class BundlesMixin(StoreCore):
+class BundlesStore(Part):
     """``/bundle_pricing``: billing bundles from the catalog; user bundles ordered, listed, deactivated."""
 
     def billing_bundle_summary(self, bundle: Record) -> Record:
@@ -36,14 +36,14 @@ class BundlesMixin(StoreCore):
         return {key: bundle[key] for key in keys}
 
     def list_billing_bundles(self, filters: dict[str, Any]) -> list[Record]:
-        bundles = list(self.catalog.billing_bundles)
+        bundles = list(self.core.catalog.billing_bundles)
         if "country_iso" in filters:
             wanted = {v.upper() for v in filter_values(filters["country_iso"])}
             bundles = [b for b in bundles if b["country_iso"] in wanted]
         return [self.billing_bundle_summary(b) for b in bundles]
 
     def get_billing_bundle(self, bundle_id: str) -> Record:
-        bundle = self.catalog.billing_bundle(bundle_id)
+        bundle = self.core.catalog.billing_bundle(bundle_id)
         if bundle is None:
             raise not_found("billing bundle", bundle_id)
         keys = ("id", "name", "slug", "cost_code", "active", "is_public", "created_at", "bundle_limits")
@@ -54,14 +54,14 @@ class BundlesMixin(StoreCore):
         if idempotency_key:
             earlier = [
                 b
-                for b in self.tables["user_bundles"].values()
+                for b in self.core.tables["user_bundles"].values()
                 if b.get("_idempotency_key") == idempotency_key
             ]
             if earlier:
                 return [public(b) for b in earlier]
         problems = []
         for index, item in enumerate(items):
-            if self.catalog.billing_bundle(str(item["billing_bundle_id"])) is None:
+            if self.core.catalog.billing_bundle(str(item["billing_bundle_id"])) is None:
                 problems.append(
                     ErrorItem(
                         f"Billing bundle '{item['billing_bundle_id']}' does not exist.",
@@ -81,40 +81,40 @@ class BundlesMixin(StoreCore):
             raise SandboxError(422, problems)
         created = []
         for item in items:
-            bundle = self.catalog.billing_bundle(str(item["billing_bundle_id"]))
+            bundle = self.core.catalog.billing_bundle(str(item["billing_bundle_id"]))
             assert bundle is not None
             for _ in range(int(item["quantity"])):
                 user_bundle: Record = {
-                    "id": self._new_id(),
+                    "id": self.core.new_id(),
                     "active": True,
                     "user_id": SANDBOX_USER_ID,
-                    "created_at": iso_date(self.now()),
+                    "created_at": iso_date(self.core.now()),
                     "updated_at": None,
                     "billing_bundle": self.billing_bundle_summary(bundle),
                     "resources": [],
                     "_idempotency_key": idempotency_key,
                     "_country": bundle["country_iso"],
                 }
-                self.tables["user_bundles"][user_bundle["id"]] = user_bundle
+                self.core.tables["user_bundles"][user_bundle["id"]] = user_bundle
                 created.append(public(user_bundle))
         return created
 
-    def _add_bundle_resource(self, bundle_id: str, phone_number: str) -> None:
-        bundle = self.tables["user_bundles"][bundle_id]
+    def add_resource(self, bundle_id: str, phone_number: str) -> None:
+        bundle = self.core.tables["user_bundles"][bundle_id]
         bundle["resources"].append(
             {
-                "id": self._new_id(),
+                "id": self.core.new_id(),
                 "resource": phone_number,
                 "resource_type": "number",
-                "created_at": iso_date(self.now()),
+                "created_at": iso_date(self.core.now()),
                 "updated_at": None,
             }
         )
-        bundle["updated_at"] = iso_date(self.now())
+        bundle["updated_at"] = iso_date(self.core.now())
 
     @_locked
     def list_user_bundles(self, filters: dict[str, Any]) -> list[Record]:
-        bundles = list(self.tables["user_bundles"].values())
+        bundles = list(self.core.tables["user_bundles"].values())
         if "country_iso" in filters:
             wanted = {v.upper() for v in filter_values(filters["country_iso"])}
             bundles = [b for b in bundles if b["_country"] in wanted]
@@ -137,17 +137,17 @@ class BundlesMixin(StoreCore):
 
     @_locked
     def get_user_bundle(self, bundle_id: str) -> Record:
-        return public(self._get("user_bundles", bundle_id, "user bundle"))
+        return public(self.core.get_record("user_bundles", bundle_id, "user bundle"))
 
     @_writes
     def deactivate_user_bundle(self, bundle_id: str) -> Record:
-        bundle = self._get("user_bundles", bundle_id, "user bundle")
+        bundle = self.core.get_record("user_bundles", bundle_id, "user bundle")
         if not bundle["active"]:
             raise error(422, f"User bundle {bundle_id} is already deactivated.", pointer="/active")
         bundle["active"] = False
-        bundle["updated_at"] = iso_date(self.now())
+        bundle["updated_at"] = iso_date(self.core.now())
         return public(bundle)
 
     @_locked
     def user_bundle_resources(self, bundle_id: str) -> list[Record]:
-        return list(self._get("user_bundles", bundle_id, "user bundle")["resources"])
+        return list(self.core.get_record("user_bundles", bundle_id, "user bundle")["resources"])

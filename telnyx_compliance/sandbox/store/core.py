@@ -3,8 +3,8 @@
 Records are kept as JSON-ready dicts in the API's shape; keys starting with ``_`` are internal (sandbox-clock
 timestamps, links between resources) and never leave the store. Time-driven transitions (review, approval,
 expiry, document TTL) are evaluated lazily from the sandbox clock whenever state is read, so nothing runs in
-the background and ``advance_clock`` is all a test needs. The per-resource modules add their rules to
-``StoreCore`` as mixins; ``Store`` (in ``__init__``) puts them together.
+the background and ``advance_clock`` is all a test needs. Each resource's rules are a ``Part``
+given this core and the other parts it uses; ``Store`` (in ``__init__``) builds them.
 """
 
 from __future__ import annotations
@@ -62,10 +62,16 @@ def public(record: Record) -> Record:
     return {key: value for key, value in record.items() if not key.startswith("_")}
 
 
+def _core_of(owner: object) -> StoreCore:
+    """The core a locked method runs on: the store itself, or the core a part of it was given."""
+    core = owner.core if isinstance(owner, Part) else owner
+    assert isinstance(core, StoreCore)
+    return core
+
+
 def _locked(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        store = args[0]
-        assert isinstance(store, StoreCore)
+        store = _core_of(args[0])
         with store.lock:
             store._tick()
             return method(*args, **kwargs)
@@ -79,8 +85,7 @@ def _writes(method: Callable[P, R]) -> Callable[P, R]:
     """A locked method that changes state: persisted afterwards when persistence is on."""
 
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        store = args[0]
-        assert isinstance(store, StoreCore)
+        store = _core_of(args[0])
         with store.lock:
             store._tick()
             try:
@@ -107,7 +112,7 @@ def matches_reference(record: Record, raw: Any) -> bool:
 
 class StoreCore:
     """The state every resource shares (tables, blobs, tokens, verifications), the sandbox clock and ids;
-    the resource mixins of this package add their rules."""
+    each resource's rules are a :class:`Part` of the store, given this core."""
 
     def __init__(self, config: SandboxConfig, catalog: Catalog | None = None) -> None:
         self.config = config
@@ -116,15 +121,15 @@ class StoreCore:
         #: Called (under the lock) after every change, e.g. to persist; set by the persistence layer.
         self.on_change: Callable[[StoreCore], None] | None = None
         #: Cancellations so far, and the active numbers as of (number count, cancellations).
-        self._cancellations = 0
-        self._active_cache: tuple[tuple[int, int], frozenset[str]] | None = None
+        self.cancellations = 0
+        self.active_numbers_cache: tuple[tuple[int, int], frozenset[str]] | None = None
         self._init_state()
 
     def _init_state(self) -> None:
         self._rng = random.Random(self.config.seed)
         self._clock_offset = 0.0
         self.tables: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
-        self._active_cache = None
+        self.active_numbers_cache = None
         self.blobs: dict[str, bytes] = {}
         self.download_tokens: dict[str, Record] = {}
         self.verifications: dict[str, Record] = {}
@@ -155,10 +160,10 @@ class StoreCore:
         """Forget every resource and restart ids, codes and the clock from the seed."""
         self._init_state()
 
-    def _new_id(self) -> str:
+    def new_id(self) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
-    def _stamp(self, record: Record, *, created: bool = False) -> Record:
+    def stamp(self, record: Record, *, created: bool = False) -> Record:
         now = self.now()
         if created:
             record["created_at"] = iso(now)
@@ -178,13 +183,17 @@ class StoreCore:
                 continue
             due = since + self.config.document_ttl
             if due <= now:
-                self._delete_document(document["id"])
+                self.drop_document(document["id"])
             else:
                 next_sweep = min(next_sweep, due)
         for token, link in list(self.download_tokens.items()):
             if link["expires"] <= now:
                 del self.download_tokens[token]
         self._next_sweep = next_sweep
+
+    def sweep_by(self, at: float) -> None:
+        """Make the next time-driven sweep (``_tick``) happen no later than ``at`` on the sandbox clock."""
+        self._next_sweep = min(self._next_sweep, at)
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -194,13 +203,13 @@ class StoreCore:
         with self.lock:
             self._next_sweep = 0.0
 
-    def _get(self, kind: str, resource_id: str, label: str) -> Record:
+    def get_record(self, kind: str, resource_id: str, label: str) -> Record:
         record = self.tables[kind].get(resource_id)
         if record is None:
             raise not_found(label, resource_id)
         return record
 
-    def _delete_document(self, document_id: str) -> None:
+    def drop_document(self, document_id: str) -> None:
         """Drop a document, its bytes and its download tokens (also the document TTL sweep of ``_tick``)."""
         self.tables["documents"].pop(document_id, None)
         self.blobs.pop(document_id, None)
@@ -249,6 +258,13 @@ class StoreCore:
             self.blobs = {key: base64.b64decode(value) for key, value in snapshot["blobs"].items()}
             self.download_tokens = dict(snapshot["download_tokens"])
             self.verifications = dict(snapshot["verifications"])
+
+
+class Part:
+    """One resource's rules, on the core it is given (and, for some, the other parts it names)."""
+
+    def __init__(self, core: StoreCore) -> None:
+        self.core = core
 
 
 def _rng_state(rng: random.Random) -> list[Any]:

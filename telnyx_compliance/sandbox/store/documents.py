@@ -10,17 +10,17 @@ from typing import Any
 from ..catalog import DENY_MARKER, EICAR
 from ..errors import error
 from ..query import operator_value
-from .core import Record, StoreCore, _locked, _writes, matches_reference, normal_time, public
+from .core import Part, Record, _locked, _writes, matches_reference, normal_time, public
 
 
-class DocumentsMixin(StoreCore):
+class DocumentsStore(Part):
     """``/documents`` (review on the sandbox clock, downloads, tokens) and ``/document_links``."""
 
     @_writes
     def create_document(
         self, content: bytes, *, filename: str | None, content_type: str, customer_reference: str | None
     ) -> Record:
-        document_id = self._new_id()
+        document_id = self.core.new_id()
         infected = EICAR in content
         document: Record = {
             "id": document_id,
@@ -34,28 +34,31 @@ class DocumentsMixin(StoreCore):
         }
         if customer_reference is not None:
             document["customer_reference"] = customer_reference
-        self._stamp(document, created=True)
+        self.core.stamp(document, created=True)
         document["_unlinked_since"] = document["_created"]
-        self._next_sweep = min(self._next_sweep, document["_created"] + self.config.document_ttl)
-        self.tables["documents"][document_id] = document
-        self.blobs[document_id] = content
+        self.core.sweep_by(document["_created"] + self.core.config.document_ttl)
+        self.core.tables["documents"][document_id] = document
+        self.core.blobs[document_id] = content
         return self._render_document(document)
 
-    def _review_document(self, document: Record) -> None:
+    def review(self, document: Record) -> None:
         """pending -> verified/denied once the review time has passed on the sandbox clock."""
-        if document["status"] != "pending" or self.now() < document["_created"] + self.config.approve_after:
+        if (
+            document["status"] != "pending"
+            or self.core.now() < document["_created"] + self.core.config.approve_after
+        ):
             return
-        content = self.blobs.get(document["id"], b"")
+        content = self.core.blobs.get(document["id"], b"")
         denied = document["av_scan_status"] == "infected" or DENY_MARKER in content
         document["status"] = "denied" if denied else "verified"
 
     def _render_document(self, document: Record) -> Record:
-        self._review_document(document)
+        self.review(document)
         return public(document)
 
     @_locked
     def list_documents(self, filters: dict[str, Any]) -> list[Record]:
-        documents = list(self.tables["documents"].values())
+        documents = list(self.core.tables["documents"].values())
         if "customer_reference" in filters:
             documents = [d for d in documents if matches_reference(d, filters["customer_reference"])]
         filename = filters.get("filename")
@@ -72,22 +75,22 @@ class DocumentsMixin(StoreCore):
 
     @_locked
     def get_document(self, document_id: str) -> Record:
-        return self._render_document(self._get("documents", document_id, "document"))
+        return self._render_document(self.core.get_record("documents", document_id, "document"))
 
     @_writes
     def update_document(self, document_id: str, changes: dict[str, Any]) -> Record:
-        document = self._get("documents", document_id, "document")
+        document = self.core.get_record("documents", document_id, "document")
         for key in ("customer_reference", "filename"):
             if key in changes and changes[key] is not None:
                 document[key] = changes[key]
-        self._stamp(document)
+        self.core.stamp(document)
         return self._render_document(document)
 
     @_writes
     def delete_document(self, document_id: str) -> Record:
-        document = self._get("documents", document_id, "document")
+        document = self.core.get_record("documents", document_id, "document")
         links = [
-            link for link in self.tables["document_links"].values() if link["document_id"] == document_id
+            link for link in self.core.tables["document_links"].values() if link["document_id"] == document_id
         ]
         if links:
             linked = ", ".join(f"{link['linked_record_type']} {link['linked_resource_id']}" for link in links)
@@ -98,44 +101,44 @@ class DocumentsMixin(StoreCore):
                 title="Document is linked",
             )
         rendered = self._render_document(document)
-        self._delete_document(document_id)
+        self.core.drop_document(document_id)
         return rendered
 
     @_locked
     def document_content(self, document_id: str) -> tuple[bytes, Record]:
-        document = self._get("documents", document_id, "document")
-        return self.blobs[document_id], public(document)
+        document = self.core.get_record("documents", document_id, "document")
+        return self.core.blobs[document_id], public(document)
 
     @_writes
     def create_download_token(self, document_id: str) -> str:
-        self._get("documents", document_id, "document")
+        self.core.get_record("documents", document_id, "document")
         token = secrets.token_urlsafe(24)
-        self.download_tokens[token] = {
+        self.core.download_tokens[token] = {
             "document_id": document_id,
-            "expires": self.now() + self.config.download_link_ttl,
+            "expires": self.core.now() + self.core.config.download_link_ttl,
         }
         return token
 
     @_locked
     def content_for_token(self, token: str) -> tuple[bytes, Record]:
-        link = self.download_tokens.get(token)
-        if link is None or link["expires"] <= self.now():
+        link = self.core.download_tokens.get(token)
+        if link is None or link["expires"] <= self.core.now():
             raise error(404, "This download link does not exist or has expired.", pointer="/token")
-        document = self._get("documents", link["document_id"], "document")
-        return self.blobs[document["id"]], public(document)
+        document = self.core.get_record("documents", link["document_id"], "document")
+        return self.core.blobs[document["id"]], public(document)
 
     @_locked
     def list_document_links(self, filters: dict[str, Any]) -> list[Record]:
-        links = list(self.tables["document_links"].values())
+        links = list(self.core.tables["document_links"].values())
         for key in ("linked_record_type", "linked_resource_id"):
             if key in filters:
                 links = [link for link in links if link[key] == str(filters[key])]
         return [public(link) for link in links]
 
-    def _relink(self, record_type: str, resource_id: str, document_ids: Iterable[str]) -> None:
+    def relink(self, record_type: str, resource_id: str, document_ids: Iterable[str]) -> None:
         """Make the document links of one resource exactly ``document_ids``."""
         wanted = set(document_ids)
-        links = self.tables["document_links"]
+        links = self.core.tables["document_links"]
         for link_id, old in list(links.items()):
             if old["linked_resource_id"] == resource_id and old["document_id"] not in wanted:
                 del links[link_id]
@@ -145,21 +148,23 @@ class DocumentsMixin(StoreCore):
         }
         for document_id in sorted(wanted - existing):
             link: Record = {
-                "id": self._new_id(),
+                "id": self.core.new_id(),
                 "record_type": "document_link",
                 "document_id": document_id,
                 "linked_record_type": record_type,
                 "linked_resource_id": resource_id,
             }
-            links[link["id"]] = self._stamp(link, created=True)
-            document = self.tables["documents"].get(document_id)
+            links[link["id"]] = self.core.stamp(link, created=True)
+            document = self.core.tables["documents"].get(document_id)
             if document is not None:
                 document["_unlinked_since"] = None
 
     def _mark_unlinked(self, document_id: str) -> None:
-        document = self.tables["documents"].get(document_id)
+        document = self.core.tables["documents"].get(document_id)
         if document is None:
             return
-        if not any(link["document_id"] == document_id for link in self.tables["document_links"].values()):
-            document["_unlinked_since"] = self.now()
-            self._next_sweep = min(self._next_sweep, self.now() + self.config.document_ttl)
+        if not any(
+            link["document_id"] == document_id for link in self.core.tables["document_links"].values()
+        ):
+            document["_unlinked_since"] = self.core.now()
+            self.core.sweep_by(self.core.now() + self.core.config.document_ttl)

@@ -6,22 +6,49 @@ from typing import Any
 
 from ..catalog import COUNTRIES_BY_CODE, Requirement, classify_number
 from ..errors import ErrorItem, SandboxError, error
-from .bundles import BundlesMixin
-from .core import SANDBOX_USER_ID, Record, _locked, _writes, iso, matches_reference, normal_time, public
-from .requirement_groups import RequirementGroupsMixin
+from .bundles import BundlesStore
+from .core import (
+    SANDBOX_USER_ID,
+    Part,
+    Record,
+    StoreCore,
+    _locked,
+    _writes,
+    iso,
+    matches_reference,
+    normal_time,
+    public,
+)
+from .documents import DocumentsStore
+from .requirement_groups import RequirementGroupsStore
 
 
-class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
+class NumberOrdersStore(Part):
     """``/number_orders``, ``/sub_number_orders``, ``/number_order_phone_numbers``: numbers meet their
-    requirements through a requirement group or values of their own; ordering may assign user bundles."""
+    requirements through a requirement group or values of their own; ordering may assign user bundles.
+    Values are checked and groups refreshed by ``groups``, documents linked by ``documents``, bundles
+    assigned by ``bundles``."""
+
+    def __init__(
+        self,
+        core: StoreCore,
+        *,
+        groups: RequirementGroupsStore,
+        documents: DocumentsStore,
+        bundles: BundlesStore,
+    ) -> None:
+        super().__init__(core)
+        self.groups = groups
+        self.documents = documents
+        self.bundles = bundles
 
     def _attachable_group(
         self, group_id: Any, country_code: str, phone_number_type: str, pointer: str
     ) -> Record:
-        group = self.tables["requirement_groups"].get(str(group_id))
+        group = self.core.tables["requirement_groups"].get(str(group_id))
         if group is None:
             raise error(422, f"Requirement group '{group_id}' does not exist.", pointer=pointer)
-        self._refresh_group(group)
+        self.groups.refresh(group)
         expected = (country_code, phone_number_type, "ordering")
         actual = (group["country_code"], group["phone_number_type"], group["action"])
         if actual != expected:
@@ -44,11 +71,11 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
     def _active_numbers(self) -> frozenset[str]:
         """Phone numbers ordered and not cancelled. Rebuilt only after orders were added (a bulk run adds
         one order per row) or cancelled (a cancellation changes the sub-number order, not the numbers)."""
-        table = self.tables["number_order_phone_numbers"]
-        key = (len(table), self._cancellations)
-        cached = self._active_cache
+        table = self.core.tables["number_order_phone_numbers"]
+        key = (len(table), self.core.cancellations)
+        cached = self.core.active_numbers_cache
         if cached is None or cached[0] != key:
-            cached = self._active_cache = (
+            cached = self.core.active_numbers_cache = (
                 key,
                 frozenset(n["phone_number"] for n in table.values() if not self._number_cancelled(n)),
             )
@@ -95,7 +122,7 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
                         f"{pointer}/requirement_group_id",
                     )
                 if entry.get("bundle_id"):
-                    bundle = self.tables["user_bundles"].get(str(entry["bundle_id"]))
+                    bundle = self.core.tables["user_bundles"].get(str(entry["bundle_id"]))
                     if bundle is None or not bundle["active"]:
                         raise error(
                             422,
@@ -109,7 +136,7 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
             raise SandboxError(422, problems)
 
         order: Record = {
-            "id": self._new_id(),
+            "id": self.core.new_id(),
             "record_type": "number_order",
             "_sub_ids": [],
             "_number_ids": [],
@@ -117,14 +144,14 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
         for key in ("customer_reference", "connection_id", "messaging_profile_id", "billing_group_id"):
             if fields.get(key) is not None:
                 order[key] = fields[key]
-        self._stamp(order, created=True)
+        self.core.stamp(order, created=True)
         subs: dict[tuple[str, str], Record] = {}
         for entry, info in infos:
             sub_key = (info.country_code, info.phone_number_type)
             sub = subs.get(sub_key)
             if sub is None:
                 sub = {
-                    "id": self._new_id(),
+                    "id": self.core.new_id(),
                     "record_type": "sub_number_order",
                     "order_request_id": order["id"],
                     "country_code": info.country_code,
@@ -136,12 +163,12 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
                 }
                 if order.get("customer_reference") is not None:
                     sub["customer_reference"] = order["customer_reference"]
-                self._stamp(sub, created=True)
+                self.core.stamp(sub, created=True)
                 subs[sub_key] = sub
-                self.tables["sub_number_orders"][sub["id"]] = sub
+                self.core.tables["sub_number_orders"][sub["id"]] = sub
                 order["_sub_ids"].append(sub["id"])
             number: Record = {
-                "id": self._new_id(),
+                "id": self.core.new_id(),
                 "record_type": "number_order_phone_number",
                 "phone_number": info.phone_number,
                 "country_code": info.country_code,
@@ -151,40 +178,40 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
                 "sub_number_order_id": sub["id"],
                 "bundle_id": entry.get("bundle_id") or None,
                 "is_block_number": False,
-                "deadline": iso(self.now() + 30 * 86400),
+                "deadline": iso(self.core.now() + 30 * 86400),
                 "_group_id": entry.get("requirement_group_id") or None,
                 "_values": {},
             }
-            self.tables["number_order_phone_numbers"][number["id"]] = number
+            self.core.tables["number_order_phone_numbers"][number["id"]] = number
             sub["_number_ids"].append(number["id"])
             order["_number_ids"].append(number["id"])
             if number["bundle_id"]:
-                self._add_bundle_resource(number["bundle_id"], info.phone_number)
+                self.bundles.add_resource(number["bundle_id"], info.phone_number)
             self._relink_number(number)
         for sub in subs.values():
             # Numbers ordered with one requirement group attach it to the sub-number order they make up.
             carried = {
-                self.tables["number_order_phone_numbers"][nid]["_group_id"] for nid in sub["_number_ids"]
+                self.core.tables["number_order_phone_numbers"][nid]["_group_id"] for nid in sub["_number_ids"]
             }
             if len(carried) == 1 and None not in carried:
                 sub["_group_id"] = carried.pop()
-        self.tables["number_orders"][order["id"]] = order
+        self.core.tables["number_orders"][order["id"]] = order
         return self._render_order(order, full=True)
 
     def _number_cancelled(self, number: Record) -> bool:
-        sub = self.tables["sub_number_orders"].get(number["sub_number_order_id"])
+        sub = self.core.tables["sub_number_orders"].get(number["sub_number_order_id"])
         return bool(sub and sub["_cancelled"])
 
     def _number_requirement(self, number: Record) -> Requirement | None:
-        return self.catalog.find(number["country_code"], number["phone_number_type"], "ordering")
+        return self.core.catalog.find(number["country_code"], number["phone_number_type"], "ordering")
 
     def _number_state(self, number: Record) -> tuple[bool, str, list[Record]]:
         """(requirements_met, requirements_status, regulatory_requirements with values) of one number."""
         requirement = self._number_requirement(number)
         types = requirement.types if requirement else ()
-        group = self.tables["requirement_groups"].get(number["_group_id"] or "")
+        group = self.core.tables["requirement_groups"].get(number["_group_id"] or "")
         if group is not None:
-            self._refresh_group(group)
+            self.groups.refresh(group)
             values = group["_values"]
             statuses = {rid: entry["status"] for rid, entry in group["_entries"].items()}
         else:
@@ -214,7 +241,7 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
             }.get(group["status"], "requirement-info-exception")
             return group["status"] == "approved", status, entries
         if all(t.id in values for t in types):
-            problems = [self._value_problem(t, values[t.id], number["country_code"]) for t in types]
+            problems = [self.groups.value_problem(t, values[t.id], number["country_code"]) for t in types]
             if all(problem is None for problem in problems):
                 return True, "approved", entries
             return False, "requirement-info-exception", entries
@@ -246,14 +273,14 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
         return rendered
 
     def _render_sub(self, sub: Record, *, include_numbers: bool = False) -> Record:
-        numbers = [self.tables["number_order_phone_numbers"][nid] for nid in sub["_number_ids"]]
+        numbers = [self.core.tables["number_order_phone_numbers"][nid] for nid in sub["_number_ids"]]
         states = [self._number_state(n) for n in numbers]
         rendered = public(sub)
         met = all(state[0] for state in states)
         rendered["requirements_met"] = met and not sub["_cancelled"]
         rendered["status"] = "failure" if sub["_cancelled"] else ("success" if met else "pending")
         rendered["phone_numbers_count"] = len(numbers)
-        requirement = self.catalog.find(sub["country_code"], sub["phone_number_type"], "ordering")
+        requirement = self.core.catalog.find(sub["country_code"], sub["phone_number_type"], "ordering")
         rendered["regulatory_requirements"] = [
             {
                 "requirement_id": t.id,
@@ -269,8 +296,8 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
         return rendered
 
     def _render_order(self, order: Record, *, full: bool) -> Record:
-        numbers = [self.tables["number_order_phone_numbers"][nid] for nid in order["_number_ids"]]
-        subs = [self._render_sub(self.tables["sub_number_orders"][sid]) for sid in order["_sub_ids"]]
+        numbers = [self.core.tables["number_order_phone_numbers"][nid] for nid in order["_number_ids"]]
+        subs = [self._render_sub(self.core.tables["sub_number_orders"][sid]) for sid in order["_sub_ids"]]
         rendered = public(order)
         rendered["sub_number_orders_ids"] = list(order["_sub_ids"])
         rendered["phone_numbers_count"] = len(numbers)
@@ -288,7 +315,7 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
 
     @_locked
     def list_number_orders(self, filters: dict[str, Any]) -> list[Record]:
-        orders = [self._render_order(o, full=False) for o in self.tables["number_orders"].values()]
+        orders = [self._render_order(o, full=False) for o in self.core.tables["number_orders"].values()]
         if "customer_reference" in filters:
             orders = [o for o in orders if matches_reference(o, filters["customer_reference"])]
         if "status" in filters:
@@ -310,21 +337,21 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
 
     @_locked
     def get_number_order(self, order_id: str) -> Record:
-        return self._render_order(self._get("number_orders", order_id, "number order"), full=True)
+        return self._render_order(self.core.get_record("number_orders", order_id, "number order"), full=True)
 
     @_writes
     def update_number_order(self, order_id: str, fields: dict[str, Any]) -> Record:
-        order = self._get("number_orders", order_id, "number order")
+        order = self.core.get_record("number_orders", order_id, "number order")
         if fields.get("customer_reference") is not None:
             order["customer_reference"] = fields["customer_reference"]
         if fields.get("regulatory_requirements") is not None:
             for number_id in order["_number_ids"]:
                 self._update_number_values(
-                    self.tables["number_order_phone_numbers"][number_id],
+                    self.core.tables["number_order_phone_numbers"][number_id],
                     fields["regulatory_requirements"],
                     lenient=True,
                 )
-        self._stamp(order)
+        self.core.stamp(order)
         return self._render_order(order, full=True)
 
     def _update_number_values(self, number: Record, updates: list[dict[str, Any]], *, lenient: bool) -> None:
@@ -340,7 +367,7 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
         if lenient:  # an order-wide update only touches the numbers each requirement applies to
             ids = {t.id for t in requirement.types}
             updates = [u for u in updates if u.get("requirement_id") in ids]
-        number["_values"] = self._apply_values(
+        number["_values"] = self.groups.apply_values(
             requirement, number["_values"], updates, "/regulatory_requirements"
         )
         self._relink_number(number)
@@ -352,11 +379,11 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
             for t in (requirement.types if requirement else ())
             if t.field_type == "document" and t.id in number["_values"]
         ]
-        self._relink("number_order_phone_number", number["id"], documents)
+        self.documents.relink("number_order_phone_number", number["id"], documents)
 
     @_locked
     def list_sub_orders(self, filters: dict[str, Any]) -> list[Record]:
-        subs = [self._render_sub(s) for s in self.tables["sub_number_orders"].values()]
+        subs = [self._render_sub(s) for s in self.core.tables["sub_number_orders"].values()]
         for key in ("country_code", "phone_number_type", "status", "order_request_id"):
             if key in filters:
                 subs = [s for s in subs if str(s.get(key, "")).lower() == str(filters[key]).lower()]
@@ -367,25 +394,26 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
     @_locked
     def get_sub_order(self, sub_id: str, *, include_numbers: bool = False) -> Record:
         return self._render_sub(
-            self._get("sub_number_orders", sub_id, "sub number order"), include_numbers=include_numbers
+            self.core.get_record("sub_number_orders", sub_id, "sub number order"),
+            include_numbers=include_numbers,
         )
 
     @_writes
     def update_sub_order(self, sub_id: str, fields: dict[str, Any]) -> Record:
-        sub = self._get("sub_number_orders", sub_id, "sub number order")
+        sub = self.core.get_record("sub_number_orders", sub_id, "sub number order")
         if fields.get("regulatory_requirements") is not None:
             for number_id in sub["_number_ids"]:
                 self._update_number_values(
-                    self.tables["number_order_phone_numbers"][number_id],
+                    self.core.tables["number_order_phone_numbers"][number_id],
                     fields["regulatory_requirements"],
                     lenient=False,
                 )
-        self._stamp(sub)
+        self.core.stamp(sub)
         return self._render_sub(sub)
 
     @_writes
     def cancel_sub_order(self, sub_id: str) -> Record:
-        sub = self._get("sub_number_orders", sub_id, "sub number order")
+        sub = self.core.get_record("sub_number_orders", sub_id, "sub number order")
         status = self._render_sub(sub)["status"]
         if status != "pending":
             raise error(
@@ -395,13 +423,13 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
                 title="Sub number order not cancellable",
             )
         sub["_cancelled"] = True
-        self._cancellations += 1
-        self._stamp(sub)
+        self.core.cancellations += 1
+        self.core.stamp(sub)
         return self._render_sub(sub)
 
     @_writes
     def attach_group_to_sub_order(self, sub_id: str, group_id: str) -> Record:
-        sub = self._get("sub_number_orders", sub_id, "sub number order")
+        sub = self.core.get_record("sub_number_orders", sub_id, "sub number order")
         if sub["_cancelled"]:
             raise error(422, "The sub number order is cancelled.", pointer="/requirement_group_id")
         self._attachable_group(
@@ -409,13 +437,13 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
         )
         sub["_group_id"] = group_id
         for number_id in sub["_number_ids"]:
-            self.tables["number_order_phone_numbers"][number_id]["_group_id"] = group_id
-        self._stamp(sub)
+            self.core.tables["number_order_phone_numbers"][number_id]["_group_id"] = group_id
+        self.core.stamp(sub)
         return self._render_sub(sub, include_numbers=True)
 
     @_locked
     def list_numbers(self, filters: dict[str, Any]) -> list[Record]:
-        numbers = list(self.tables["number_order_phone_numbers"].values())
+        numbers = list(self.core.tables["number_order_phone_numbers"].values())
         if "country_code" in filters:
             numbers = [
                 n for n in numbers if n["country_code"].upper() == str(filters["country_code"]).upper()
@@ -425,19 +453,19 @@ class NumberOrdersMixin(RequirementGroupsMixin, BundlesMixin):
     @_locked
     def get_number(self, number_id: str) -> Record:
         return self._render_number(
-            self._get("number_order_phone_numbers", number_id, "number order phone number")
+            self.core.get_record("number_order_phone_numbers", number_id, "number order phone number")
         )
 
     @_writes
     def update_number(self, number_id: str, fields: dict[str, Any]) -> Record:
-        number = self._get("number_order_phone_numbers", number_id, "number order phone number")
+        number = self.core.get_record("number_order_phone_numbers", number_id, "number order phone number")
         if fields.get("regulatory_requirements") is not None:
             self._update_number_values(number, fields["regulatory_requirements"], lenient=False)
         return self._render_number(number)
 
     @_writes
     def attach_group_to_number(self, number_id: str, group_id: str) -> Record:
-        number = self._get("number_order_phone_numbers", number_id, "number order phone number")
+        number = self.core.get_record("number_order_phone_numbers", number_id, "number order phone number")
         if self._number_cancelled(number):
             raise error(422, "The number's sub number order is cancelled.", pointer="/requirement_group_id")
         self._attachable_group(

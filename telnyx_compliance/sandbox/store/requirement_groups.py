@@ -7,31 +7,35 @@ from typing import Any
 from ..catalog import COUNTRIES_BY_CODE, Requirement, RequirementType
 from ..errors import ErrorItem, SandboxError, error
 from ..query import operator_value
-from .addresses import AddressesMixin
-from .core import Record, _locked, _writes, iso, matches_reference, public
-from .documents import DocumentsMixin
+from .core import Part, Record, StoreCore, _locked, _writes, iso, matches_reference, public
+from .documents import DocumentsStore
 
 
-class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
+class RequirementGroupsStore(Part):
     """``/requirement_groups`` and the requirement values they (and ordered numbers) carry: checked against
-    the catalog, documents and addresses, reviewed on the sandbox clock."""
+    the catalog, documents and addresses, reviewed on the sandbox clock. Documents are reviewed and linked
+    by ``documents``."""
 
-    def _value_problem(self, requirement_type: RequirementType, value: str, country_code: str) -> str | None:
+    def __init__(self, core: StoreCore, documents: DocumentsStore) -> None:
+        super().__init__(core)
+        self.documents = documents
+
+    def value_problem(self, requirement_type: RequirementType, value: str, country_code: str) -> str | None:
         """Why a value would be declined by review, or ``None`` when it passes."""
         if requirement_type.field_type == "textual":
             problem = requirement_type.check_text(value)
             return None if problem is None else f"{requirement_type.name}: {problem}"
         if requirement_type.field_type == "document":
-            document = self.tables["documents"].get(value)
+            document = self.core.tables["documents"].get(value)
             if document is None:
                 return f"{requirement_type.name}: document {value} no longer exists"
-            self._review_document(document)
+            self.documents.review(document)
             if document["av_scan_status"] == "infected":
                 return f"{requirement_type.name}: document {value} failed the antivirus scan (infected)"
             if document["status"] == "denied":
                 return f"{requirement_type.name}: document {value} was denied by review"
             return None
-        address = self.tables["user_addresses"].get(value)
+        address = self.core.tables["user_addresses"].get(value)
         if address is None:
             return f"{requirement_type.name}: address {value} no longer exists"
         if address.get("country_code", "").upper() != country_code.upper():
@@ -53,20 +57,20 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
 
     def _check_reference(self, requirement_type: RequirementType, value: str, pointer: str) -> None:
         """Address and document values must name an existing resource when they are set."""
-        if requirement_type.field_type == "document" and value not in self.tables["documents"]:
+        if requirement_type.field_type == "document" and value not in self.core.tables["documents"]:
             raise error(
                 422,
                 f"Document '{value}' does not exist ({requirement_type.name} needs a document id).",
                 pointer=pointer,
             )
-        if requirement_type.field_type == "address" and value not in self.tables["user_addresses"]:
+        if requirement_type.field_type == "address" and value not in self.core.tables["user_addresses"]:
             raise error(
                 422,
                 f"User address '{value}' does not exist ({requirement_type.name} needs an address id).",
                 pointer=pointer,
             )
 
-    def _apply_values(
+    def apply_values(
         self, requirement: Requirement, values: dict[str, str], updates: list[dict[str, Any]], pointer: str
     ) -> dict[str, str]:
         """``values`` with ``updates`` ({requirement_id, field_value}) applied, each one checked."""
@@ -101,7 +105,7 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
         return merged
 
     def _requirement_for(self, country_code: str, phone_number_type: str, action: str) -> Requirement:
-        requirement = self.catalog.find(country_code, phone_number_type, action)
+        requirement = self.core.catalog.find(country_code, phone_number_type, action)
         if requirement is None:
             raise error(
                 422,
@@ -116,11 +120,11 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
         requirement = self._requirement_for(
             fields["country_code"], fields["phone_number_type"], fields["action"]
         )
-        values = self._apply_values(
+        values = self.apply_values(
             requirement, {}, fields.get("regulatory_requirements") or [], "/regulatory_requirements"
         )
         group: Record = {
-            "id": self._new_id(),
+            "id": self.core.new_id(),
             "record_type": "requirement_group",
             "country_code": requirement.country_code,
             "phone_number_type": requirement.phone_number_type,
@@ -131,15 +135,15 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
         }
         if fields.get("customer_reference") is not None:
             group["customer_reference"] = fields["customer_reference"]
-        self._stamp(group, created=True)
-        self.tables["requirement_groups"][group["id"]] = group
+        self.core.stamp(group, created=True)
+        self.core.tables["requirement_groups"][group["id"]] = group
         self._sync_entries(group, requirement)
         return self._render_group(group)
 
     def _sync_entries(self, group: Record, requirement: Requirement) -> None:
         """Per-requirement entries (status, timestamps) follow the group's values; links follow documents."""
         entries: dict[str, Record] = group["_entries"]
-        stamp = iso(self.now())
+        stamp = iso(self.core.now())
         for requirement_type in requirement.types:
             entry = entries.setdefault(
                 requirement_type.id,
@@ -165,17 +169,17 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
             for t in requirement.types
             if t.field_type == "document" and t.id in group["_values"]
         ]
-        self._relink("requirement_group", group["id"], documents)
+        self.documents.relink("requirement_group", group["id"], documents)
 
-    def _refresh_group(self, group: Record) -> None:
+    def refresh(self, group: Record) -> None:
         """Apply review and expiry that are due on the sandbox clock."""
-        now = self.now()
+        now = self.core.now()
         if group["status"] == "pending-approval":
-            decided_at = group["_submitted"] + self.config.approve_after
+            decided_at = group["_submitted"] + self.core.config.approve_after
             if now >= decided_at:
                 self._decide_group(group, decided_at)
-        if group["status"] == "approved" and self.config.group_ttl > 0:
-            expires = group["_approved"] + self.config.group_ttl
+        if group["status"] == "approved" and self.core.config.group_ttl > 0:
+            expires = group["_approved"] + self.core.config.group_ttl
             if now >= expires:
                 self._expire_group(group, expires)
 
@@ -188,7 +192,7 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
         for requirement_type in requirement.types:
             entry = group["_entries"][requirement_type.id]
             value = group["_values"].get(requirement_type.id, "")
-            problem = self._value_problem(requirement_type, value, group["country_code"])
+            problem = self.value_problem(requirement_type, value, group["country_code"])
             entry["updated_at"] = stamp
             if problem is None:
                 entry["status"] = "approved"
@@ -205,9 +209,9 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
             group["status"] = "approved"
             group["_approved"] = decided_at
             group.pop("status_reason", None)
-            if self.config.group_ttl > 0:
+            if self.core.config.group_ttl > 0:
                 for entry in group["_entries"].values():
-                    entry["expires_at"] = iso(decided_at + self.config.group_ttl)
+                    entry["expires_at"] = iso(decided_at + self.core.config.group_ttl)
 
     def _expire_group(self, group: Record, at: float) -> None:
         group["status"] = "expired"
@@ -218,14 +222,14 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
             entry["updated_at"] = iso(at)
 
     def _render_group(self, group: Record) -> Record:
-        self._refresh_group(group)
+        self.refresh(group)
         rendered = public(group)
         rendered["regulatory_requirements"] = [dict(entry) for entry in group["_entries"].values()]
         return rendered
 
     def _group(self, group_id: str) -> Record:
-        group = self._get("requirement_groups", group_id, "requirement group")
-        self._refresh_group(group)
+        group = self.core.get_record("requirement_groups", group_id, "requirement group")
+        self.refresh(group)
         return group
 
     @_locked
@@ -234,9 +238,9 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
 
     @_locked
     def list_groups(self, filters: dict[str, Any]) -> list[Record]:
-        groups = list(self.tables["requirement_groups"].values())
+        groups = list(self.core.tables["requirement_groups"].values())
         for group in groups:
-            self._refresh_group(group)
+            self.refresh(group)
         for key in ("country_code", "phone_number_type", "action", "status"):
             if key in filters:
                 wanted = str(operator_value(filters[key]))
@@ -260,7 +264,7 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
         )
         updates = fields.get("regulatory_requirements")
         if updates is not None:
-            group["_values"] = self._apply_values(
+            group["_values"] = self.apply_values(
                 requirement, group["_values"], updates, "/regulatory_requirements"
             )
             # A changed group needs a new review, like on Telnyx.
@@ -273,7 +277,7 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
         if fields.get("customer_reference") is not None:
             group["customer_reference"] = fields["customer_reference"]
         self._sync_entries(group, requirement)
-        self._stamp(group)
+        self.core.stamp(group)
         return self._render_group(group)
 
     @_writes
@@ -302,7 +306,7 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
                     for index, t in missing
                 ],
             )
-        now = self.now()
+        now = self.core.now()
         group["status"] = "pending-approval"
         group["_submitted"] = now
         group.pop("status_reason", None)
@@ -311,25 +315,25 @@ class RequirementGroupsMixin(DocumentsMixin, AddressesMixin):
             entry["updated_at"] = iso(now)
             entry.pop("status_reason", None)
             entry.pop("expires_at", None)
-        self._stamp(group)
+        self.core.stamp(group)
         return self._render_group(group)
 
     @_writes
     def expire_group(self, group_id: str) -> Record:
         """Sandbox-only: end an approval now (as the clock would after ``group_ttl``)."""
         group = self._group(group_id)
-        self._expire_group(group, self.now())
+        self._expire_group(group, self.core.now())
         return self._render_group(group)
 
     @_writes
     def delete_group(self, group_id: str) -> Record:
         group = self._group(group_id)
         rendered = self._render_group(group)
-        self._relink("requirement_group", group_id, [])
-        del self.tables["requirement_groups"][group_id]
+        self.documents.relink("requirement_group", group_id, [])
+        del self.core.tables["requirement_groups"][group_id]
         return rendered
 
     @_locked
     def group_requirement(self, group_id: str) -> Requirement:
-        group = self._get("requirement_groups", group_id, "requirement group")
+        group = self.core.get_record("requirement_groups", group_id, "requirement group")
         return self._requirement_for(group["country_code"], group["phone_number_type"], group["action"])

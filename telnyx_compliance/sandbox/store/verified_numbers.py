@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 
 from ..catalog import classify_number
 from ..errors import error
-from .core import Record, StoreCore, _locked, _writes, iso
+from .core import Part, Record, _locked, _writes, iso
 
 
-class VerifiedNumbersMixin(StoreCore):
+class VerifiedNumbersStore(Part):
     """``/verified_numbers``: deterministic verification codes (from the seed), then verified numbers."""
 
     def _code_for(self, phone_number: str, attempt: int) -> str:
         digest = hmac.new(
-            str(self.config.seed).encode(), f"{phone_number}/{attempt}".encode(), hashlib.sha256
+            str(self.core.config.seed).encode(), f"{phone_number}/{attempt}".encode(), hashlib.sha256
         )
         return f"{int.from_bytes(digest.digest()[:8], 'big') % 1_000_000:06d}"
 
@@ -26,21 +26,21 @@ class VerifiedNumbersMixin(StoreCore):
             info = classify_number(phone_number)
         except ValueError as exc:
             raise error(422, str(exc), pointer="/phone_number", code="10016") from None
-        if info.phone_number in self.tables["verified_numbers"]:
+        if info.phone_number in self.core.tables["verified_numbers"]:
             raise error(422, f"{info.phone_number} is already verified.", pointer="/phone_number")
-        previous = self.verifications.get(info.phone_number)
+        previous = self.core.verifications.get(info.phone_number)
         attempt = previous["attempt"] + 1 if previous else 1
-        self.verifications[info.phone_number] = {
+        self.core.verifications[info.phone_number] = {
             "code": self._code_for(info.phone_number, attempt),
             "attempt": attempt,
             "method": method,
-            "expires": self.now() + self.config.verification_code_ttl,
+            "expires": self.core.now() + self.core.config.verification_code_ttl,
         }
         return {"phone_number": info.phone_number, "verification_method": method}
 
     @_locked
     def verification_code(self, phone_number: str) -> Record:
-        pending = self.verifications.get(phone_number)
+        pending = self.core.verifications.get(phone_number)
         if pending is None:
             raise error(404, f"No verification was requested for {phone_number}.", pointer="/phone_number")
         return {
@@ -48,15 +48,15 @@ class VerifiedNumbersMixin(StoreCore):
             "verification_code": pending["code"],
             "verification_method": pending["method"],
             "expires_at": iso(pending["expires"]),
-            "expired": pending["expires"] <= self.now(),
+            "expired": pending["expires"] <= self.core.now(),
         }
 
     @_writes
     def verify(self, phone_number: str, code: str) -> Record:
-        pending = self.verifications.get(phone_number)
+        pending = self.core.verifications.get(phone_number)
         if pending is None:
             raise error(404, f"No verification is pending for {phone_number}.", pointer="/phone_number")
-        if pending["expires"] <= self.now():
+        if pending["expires"] <= self.core.now():
             raise error(
                 422,
                 "The verification code has expired; request a new one.",
@@ -72,25 +72,25 @@ class VerifiedNumbersMixin(StoreCore):
                 pointer="/verification_code",
                 title="Invalid verification code",
             )
-        del self.verifications[phone_number]
+        del self.core.verifications[phone_number]
         record = {
             "phone_number": phone_number,
             "record_type": "verified_number",
-            "verified_at": datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            "verified_at": datetime.fromtimestamp(self.core.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
         }
-        self.tables["verified_numbers"][phone_number] = record
+        self.core.tables["verified_numbers"][phone_number] = record
         return dict(record)
 
     @_locked
     def list_verified(self) -> list[Record]:
-        return [dict(r) for r in self.tables["verified_numbers"].values()]
+        return [dict(r) for r in self.core.tables["verified_numbers"].values()]
 
     @_locked
     def get_verified(self, phone_number: str) -> Record:
-        return dict(self._get("verified_numbers", phone_number, "verified number"))
+        return dict(self.core.get_record("verified_numbers", phone_number, "verified number"))
 
     @_writes
     def delete_verified(self, phone_number: str) -> Record:
-        record = self._get("verified_numbers", phone_number, "verified number")
-        del self.tables["verified_numbers"][phone_number]
+        record = self.core.get_record("verified_numbers", phone_number, "verified number")
+        del self.core.tables["verified_numbers"][phone_number]
         return dict(record)

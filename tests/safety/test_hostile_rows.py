@@ -37,6 +37,10 @@ from telnyx_compliance.onboarding.results_csv import (
     read_results,
 )
 from telnyx_compliance.sandbox import SandboxServer
+from tests.support import telnyx_client
+
+#: The sandbox in process: the library's client reaches it through httpx.ASGITransport (tests/README.md).
+IN_PROCESS = True
 
 MAX_BYTES = 40_000
 PIPELINE = PipelineSettings(
@@ -182,9 +186,7 @@ def write_csv(path: Path, rows: list[dict[str, str]], *, bom: bool = False) -> P
 
 @pytest.fixture
 async def client(sandbox: SandboxServer) -> AsyncIterator[AsyncTelnyx]:
-    async with AsyncTelnyx(
-        api_key="test-key", base_url=sandbox.base_url, max_retries=2, rate_limiter=RateLimiter(1000)
-    ) as telnyx:
+    async with telnyx_client(sandbox, max_retries=2, rate_limiter=RateLimiter(1000)) as telnyx:
         yield telnyx
 
 

@@ -32,8 +32,7 @@ from telnyx_compliance.sandbox.hardening import (
     check_exposure,
     is_loopback_host,
 )
-
-from .support import LOCAL_URL, PDF, complete_group, in_process, upload
+from tests.sandbox.support import LOCAL_URL, PDF, complete_group, in_process, upload
 
 with warnings.catch_warnings():  # Starlette's notice about httpx in its TestClient
     warnings.simplefilter("ignore")
@@ -735,7 +734,7 @@ def test_a_sandbox_bug_is_still_a_telnyx_shaped_500(
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(state.store, "list_documents", broken)
+    monkeypatch.setattr(state.store.documents, "list_documents", broken)
     response = client.get("/v2/documents", headers=AUTH)
     assert response.status_code == 500 and _error(response)["code"] == "10007"
     assert "boom" not in response.text

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -37,6 +34,7 @@ from telnyx_compliance.onboarding.request import OnboardingRequest
 from telnyx_compliance.onboarding.results_csv import latest_results
 from telnyx_compliance.onboarding.runner import onboard
 from telnyx_compliance.sandbox import SandboxServer
+from tests.support import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE = PipelineSettings(
@@ -458,35 +456,6 @@ def served_proxy(proxy: HostileProxy) -> Iterator[tuple[HostileProxy, str]]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-def run_cli(args: list[str], base_url: str, home: Path) -> subprocess.CompletedProcess[str]:
-    from prefect.settings import PREFECT_API_URL
-
-    env = {
-        **os.environ,
-        "TELNYX_BASE_URL": base_url,
-        "TELNYX_MAX_RETRIES": "2",
-        "TELNYX_RETRY_MAX_WAIT": "0.2",
-        "TELNYX_RETRY_TOTAL_TIMEOUT": "5",
-        "COMPLIANCE_APPROVAL_POLL_INTERVAL": "0.05",
-        "COMPLIANCE_APPROVAL_POLL_MAX_INTERVAL": "0.2",
-        "COMPLIANCE_APPROVAL_POLL_TIMEOUT": "5",
-        "PREFECT_HOME": str(home),
-    }
-    env.pop("TELNYX_API_KEY", None)
-    api_url = PREFECT_API_URL.value()
-    if api_url:  # the session's test server: no ephemeral server to start in the child
-        env["PREFECT_API_URL"] = api_url
-    return subprocess.run(
-        [sys.executable, "-m", "telnyx_compliance.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=240,
-        check=False,
-    )
 
 
 def test_the_cli_reports_hostile_answers_per_row_without_a_traceback(
