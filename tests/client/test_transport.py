@@ -159,3 +159,21 @@ async def test_never_more_connections_than_the_cap() -> None:
 def test_an_unknown_transport_name_is_refused() -> None:
     with pytest.raises(ValueError, match="expected one of aiohttp, httpx"):
         AsyncTransports.build("curl", max_connections=1)
+
+
+async def test_the_settings_choose_the_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from telnyx_compliance.settings import TelnyxSettings
+
+    monkeypatch.setenv("TELNYX_BASE_URL", "http://127.0.0.1:4010/v2")
+    async with TelnyxSettings().async_client() as default:
+        assert isinstance(default._http._transport, AiohttpTransport)
+    monkeypatch.setenv("TELNYX_HTTP_TRANSPORT", "httpx")
+    monkeypatch.setenv("TELNYX_MAX_CONNECTIONS", "7")
+    async with TelnyxSettings().async_client() as chosen:
+        assert isinstance(chosen._http._transport, httpx.AsyncHTTPTransport)
+        assert chosen._http._transport._pool._max_connections == 7
+    monkeypatch.setenv("TELNYX_HTTP_TRANSPORT", "curl")
+    with pytest.raises(ValidationError, match="http_transport"):
+        TelnyxSettings()
