@@ -436,10 +436,14 @@ async def group_status(
 
 #: The report's sections: title, and the states (and attachment) of the groups listed in it.
 _SECTIONS: tuple[tuple[str, str], ...] = (
-    ("Needs action", "Declined or expired: update the values named and rerun the onboarding."),
-    ("Approved, not attached yet", "Approved, and an order still waits for it (reconcile attaches it)."),
-    ("Waiting for Telnyx", "Submitted and under review, or created and never submitted."),
-    ("Approved", "Approved, and no order waits for it."),
+    (
+        "Needs action",
+        "Declined or expired: update the values named and rerun the onboarding (it updates and resubmits "
+        "the group).",
+    ),
+    ("Approved, not attached yet", "An order still waits for the group: the next reconcile attaches it."),
+    ("Waiting for Telnyx", "Under review since the time shown, or created and never submitted."),
+    ("Approved", "On their orders: no order waits for them."),
     ("Other", "A status this pipeline does not know."),
 )
 STATUS_COLUMNS: tuple[str, ...] = ("Group", "Reference", "Status", "Since", "Age", "Details")
