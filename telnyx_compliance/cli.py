@@ -420,11 +420,13 @@ def status(
         bool, typer.Option("--json", help="Print the report as one JSON document on stdout (for scripts).")
     ] = False,
 ) -> None:
-    """Where every requirement group of this pipeline stands: pending since when, declined and why,
-    approved and attached to its orders or not, expired.
+    """Where every requirement group of this pipeline stands; read-only (GET list calls only).
 
-    Read-only (GET list calls only); the same report the scheduled reconcile publishes. Exits 0 once the
-    report is printed, 1 when Telnyx could not be read, 2 on a configuration or file error.
+    Pending since when, declined and why, approved and attached to its orders or not, expired.
+
+    The same report the scheduled reconcile publishes (reconcile-requirement-groups).
+
+    Exits 0 once the report is printed, 1 when Telnyx could not be read, 2 on a configuration or file error.
     """
     import asyncio
 
@@ -456,6 +458,8 @@ def status(
         report = asyncio.run(take())
     except APIError as exc:
         raise _fail(f"Telnyx could not be read: {type(exc).__name__}: {exc}", code=1) from None
+    except ValueError as exc:  # a reference prefix the pipeline would refuse
+        raise _fail(str(exc)) from None
     if json_output:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
         return

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.cli import app
 from telnyx_compliance.onboarding.reconcile import reconcile, reconcile_markdown
 from telnyx_compliance.onboarding.results import OnboardingResult
@@ -27,6 +28,7 @@ from telnyx_compliance.onboarding.status import (
     StatusReport,
     _parse_time,
     group_status,
+    status_rows,
 )
 from telnyx_compliance.sandbox import SandboxServer
 
@@ -320,3 +322,32 @@ def test_the_table_shows_answers_as_text() -> None:
     assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown
     assert "[bold red]x[/]" in shown  # as typed, never read as markup
     assert "rg-1\\x1b[2J" in shown
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_the_scheduled_reconcile_publishes_the_status_rows(
+    slow_sandbox: SandboxServer, state: State
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    from configs.settings import TelnyxSettings
+    from flows.reconcile import reconcile_requirement_groups
+    from tasks._client import use_settings
+
+    with use_settings(TelnyxSettings(base_url=slow_sandbox.base_url, max_retries=1)):
+        flow_state = await reconcile_requirement_groups(return_state=True)
+    assert flow_state.is_completed(), flow_state.message
+    report = await flow_state.result()
+    assert report.status is not None
+    async with get_client() as client:
+        artifacts = await client.read_latest_artifacts(limit=200)
+    (artifact,) = [a for a in artifacts if a.key == "reconcile-requirement-groups"]
+    published = str(artifact.data)
+    # Every row `compliance status` prints, in the same sections, once this run's attach is done.
+    async with client_for(slow_sandbox) as client:
+        now = await group_status(client)
+    for title, _, rows in status_rows(now):
+        assert f"## {title}" in published
+        for row in rows:
+            assert escape_markdown(row[0]) in published and escape_markdown(row[1]) in published
+    assert state.group(now, state.waiting).attached is True
