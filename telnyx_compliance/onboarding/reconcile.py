@@ -14,6 +14,10 @@ concurrent) see the same picture:
 Attaching is an assignment, and each order is re-read right before it is attached, so two runs racing on
 the same group at worst assign the same group twice: no order is ever attached to a group that is not
 approved, and nothing is created.
+
+The published report (:func:`reconcile_markdown`) lists what the run attached, then where every group
+stands once it is done: :func:`~telnyx_compliance.onboarding.status.group_status`'s rows (read with
+``reconcile(..., with_status=True)``), the ones ``compliance status`` prints.
 """
 
 from __future__ import annotations

@@ -209,7 +209,11 @@ async def list_waiting_orders(
 
 
 async def _groups_of_pending_sub_orders(client: AsyncTelnyx) -> dict[str, str | None]:
-    """Sub-number order id -> the requirement group it carries, for every sub-order not met yet."""
+    """Sub-number order id -> the requirement group it carries, for every sub-order not met yet.
+
+    The contract gives this list no page parameters; the sandbox pages it (20 by default). Asking for pages
+    of 250 and following ``meta`` reads every page where there are pages and one answer where there are not.
+    """
     pages = AsyncPaginator(
         client,
         "/sub_number_orders",
