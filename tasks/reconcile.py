@@ -17,7 +17,8 @@ async def reconcile_groups(handovers: list[HandOver]) -> ReconcileReport:
     """One pass over every group with our reference prefix; attaching is idempotent, so a retry is safe."""
     prefix = pipeline_settings().reference_prefix
     async with telnyx_client() as client:
-        report = await reconcile(client, prefix=prefix, handovers=handovers)
+        # with_status: the artifact lists where every group stands, as ``compliance status`` prints it.
+        report = await reconcile(client, prefix=prefix, handovers=handovers, with_status=True)
     logger = get_run_logger()
     for outcome in report.outcomes:
         if outcome.action == "attached":

@@ -1,4 +1,4 @@
-"""The ``compliance`` command line: sandbox, onboarding (one or a CSV), templates and the demo.
+"""The ``compliance`` command line: sandbox, onboarding (one or a CSV), status, templates and the demo.
 
 Imports of the heavier parts (Prefect, FastAPI) happen inside each command, so ``compliance --help`` is quick.
 
@@ -444,6 +444,67 @@ async def _bulk_in_prefect(
             finally:
                 await flows.drain_prefect_services()
         return summary, client.stats.as_dict()
+
+
+@app.command()
+def status(
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            help="A results CSV of `compliance onboard`: only the groups of its customer references.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report as one JSON document on stdout (for scripts).")
+    ] = False,
+) -> None:
+    """Where every requirement group of this pipeline stands; read-only (GET list calls only).
+
+    Pending since when, declined and why, approved and attached to its orders or not, expired.
+
+    The same report the scheduled reconcile publishes (reconcile-requirement-groups).
+
+    Exits 0 once the report is printed, 1 when Telnyx could not be read, 2 on a configuration or file error.
+    """
+    import asyncio
+
+    from rich.console import Console
+
+    from telnyx_compliance._exceptions import APIError
+    from telnyx_compliance.onboarding.results_csv import is_results_file, read_results
+    from telnyx_compliance.onboarding.status import group_status
+    from telnyx_compliance.settings import PipelineSettings, TelnyxSettings
+    from telnyx_compliance.terminal_status import print_status
+
+    settings = _settings()
+    assert isinstance(settings, TelnyxSettings)
+    prefix = PipelineSettings().reference_prefix
+    references: list[str] | None = None
+    if results is not None:
+        try:
+            if not is_results_file(str(results)):
+                raise _fail(f"{results}: not a results CSV of `compliance onboard` (its header differs)")
+            references = list(dict.fromkeys(r.customer_reference for r in read_results(results)))
+        except (OSError, ValueError) as exc:
+            raise _fail(f"{results}: {exc}") from None
+
+    async def take() -> Any:
+        async with settings.async_client() as client:
+            return await group_status(client, prefix, references)
+
+    try:
+        report = asyncio.run(take())
+    except APIError as exc:
+        raise _fail(f"Telnyx could not be read: {type(exc).__name__}: {exc}", code=1) from None
+    except ValueError as exc:  # a reference prefix the pipeline would refuse
+        raise _fail(str(exc)) from None
+    if json_output:
+        typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
+        return
+    console = Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 200)
+    print_status(report, console)
 
 
 @app.command()

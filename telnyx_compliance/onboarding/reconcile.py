@@ -14,6 +14,10 @@ concurrent) see the same picture:
 Attaching is an assignment, and each order is re-read right before it is attached, so two runs racing on
 the same group at worst assign the same group twice: no order is ever attached to a group that is not
 approved, and nothing is created.
+
+The published report (:func:`reconcile_markdown`) lists what the run attached, then where every group
+stands once it is done: :func:`~telnyx_compliance.onboarding.status.group_status`'s rows (read with
+``reconcile(..., with_status=True)``), the ones ``compliance status`` prints.
 """
 
 from __future__ import annotations
@@ -29,15 +33,21 @@ from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._text import escape_markdown, markdown_code
 from telnyx_compliance.models.requirement_groups import REJECTED_GROUP_STATUSES, GroupStatus
 from telnyx_compliance.onboarding.ensure import attach_requirement_group
-from telnyx_compliance.onboarding.references import (
-    DEFAULT_PREFIX,
-    GROUP_SUFFIX,
-    ORDER_SUFFIX,
-    is_group_reference,
-)
+from telnyx_compliance.onboarding.references import DEFAULT_PREFIX
 from telnyx_compliance.onboarding.results import AttachedOrder, HandOver
 from telnyx_compliance.onboarding.snapshots import (
     GroupSnapshot,
+)
+from telnyx_compliance.onboarding.status import (
+    GroupState,
+    GroupStatus,
+    StatusReport,
+    WaitingOrder,
+    group_reference_of_order,
+    group_status,
+    list_pipeline_groups,
+    list_waiting_orders,
+    status_markdown_lines,
 )
 
 __all__ = [
@@ -52,20 +62,6 @@ __all__ = [
 ]
 
 GroupAction = Literal["attached", "up_to_date", "pending", "declined", "expired", "failed", "unapproved"]
-_PAGE_SIZE = 250
-#: Extra group-level fields a reviewer's summary may come in (the sandbox and Telnyx add one).
-_GROUP_REASON_FIELDS = ("status_reason", "reason", "decline_reason")
-
-
-class WaitingOrder(BaseModel):
-    """Orders that wait for one requirement group: what an attach has to cover."""
-
-    model_config = ConfigDict(frozen=True)
-
-    number_order_id: str | None = None
-    customer_reference: str | None = None
-    sub_number_order_ids: tuple[str, ...] = ()
-    number_order_phone_number_ids: tuple[str, ...] = ()
 
 
 class GroupOutcome(BaseModel):
@@ -93,6 +89,9 @@ class ReconcileReport(BaseModel):
     prefix: str
     groups_seen: int
     outcomes: tuple[GroupOutcome, ...] = ()
+    #: Where every group stands once this run's attaches are done (``reconcile(..., with_status=True)``):
+    #: the report ``compliance status`` prints, and the one the published artifact lists.
+    status: StatusReport | None = None
 
     def count(self, action: GroupAction) -> int:
         return sum(1 for outcome in self.outcomes if outcome.action == action)
@@ -105,57 +104,6 @@ class ReconcileReport(BaseModel):
     def needs_attention(self) -> tuple[GroupOutcome, ...]:
         """Declined, expired and failed groups: an operator has to act on them."""
         return tuple(o for o in self.outcomes if o.action in {"declined", "expired", "failed"})
-
-
-def group_reference_of_order(order_reference: str | None) -> str | None:
-    """The reference of the group an order placed by the pipeline waits for, or None for other orders.
-
-    ``<base>-order-<hash>`` -> ``<base>-group`` (the inverse of ``order_reference_prefix_for_group``).
-    """
-    if not order_reference:
-        return None
-    marker = f"{ORDER_SUFFIX}-"
-    cut = order_reference.rfind(marker)
-    if cut <= 0 or "-" in order_reference[cut + len(marker) :]:
-        return None
-    return order_reference[:cut] + GROUP_SUFFIX
-
-
-async def list_pipeline_groups(
-    client: AsyncTelnyx, prefix: str = DEFAULT_PREFIX
-) -> list[tuple[GroupSnapshot, str | None]]:
-    """Every requirement group this pipeline created, with its current status and the group-level reason
-    Telnyx gives for a decision, if any (one list call polls them all)."""
-    found = []
-    for group in await client.requirement_groups.list():
-        if not group.id or not is_group_reference(group.customer_reference, prefix):
-            continue
-        extra = group.model_extra or {}
-        reason = next((str(extra[name]) for name in _GROUP_REASON_FIELDS if extra.get(name)), None)
-        found.append((GroupSnapshot.from_api(group), reason))
-    return found
-
-
-async def list_waiting_orders(
-    client: AsyncTelnyx, prefix: str = DEFAULT_PREFIX
-) -> dict[str, list[WaitingOrder]]:
-    """Group reference -> the number orders the pipeline placed for it whose requirements are not met."""
-    waiting: dict[str, list[WaitingOrder]] = defaultdict(list)
-    async for order in client.number_orders.list(filter={"requirements_met": False}, page_size=_PAGE_SIZE):
-        reference = order.customer_reference
-        if not reference or not reference.startswith(f"{prefix}-"):
-            continue
-        group_reference = group_reference_of_order(reference)
-        if group_reference is None:
-            continue
-        waiting[group_reference].append(
-            WaitingOrder(
-                number_order_id=order.id,
-                customer_reference=reference,
-                sub_number_order_ids=tuple(order.sub_number_orders_ids or ()),
-            )
-        )
-    return dict(waiting)
 
 
 def _reasons(group: GroupSnapshot, raw_reason: str | None) -> tuple[str, ...]:
@@ -215,11 +163,14 @@ async def reconcile(
     *,
     prefix: str = DEFAULT_PREFIX,
     handovers: Iterable[HandOver] = (),
+    with_status: bool = False,
 ) -> ReconcileReport:
     """Poll our groups, attach the approved ones to their waiting orders, report the rest.
 
     Groups that are approved with nothing waiting are counted, not listed. An API error on one group is
-    reported on that group and the others go on.
+    reported on that group and the others go on. ``with_status``: once the attaches are done, also read
+    where every group stands (:func:`~telnyx_compliance.onboarding.status.group_status`, GET list calls only)
+    into ``status``, what :func:`reconcile_markdown` lists.
     """
     groups = await list_pipeline_groups(client, prefix)
     by_handover: dict[str, list[WaitingOrder]] = defaultdict(list)
@@ -292,7 +243,8 @@ async def reconcile(
                     group_id=group.id, customer_reference=reference, status=group.status, action="unapproved"
                 )
             )
-    return ReconcileReport(prefix=prefix, groups_seen=len(groups), outcomes=tuple(outcomes))
+    status = await group_status(client, prefix) if with_status else None
+    return ReconcileReport(prefix=prefix, groups_seen=len(groups), outcomes=tuple(outcomes), status=status)
 
 
 def _cell(text: str | None) -> str:
@@ -300,8 +252,37 @@ def _cell(text: str | None) -> str:
     return escape_markdown(text or "")
 
 
+_STATE_OF_ACTION: dict[GroupAction, GroupState] = {
+    "attached": "approved",
+    "up_to_date": "approved",
+    "pending": "pending",
+    "declined": "declined",
+    "expired": "expired",
+    "unapproved": "unapproved",
+}
+
+
+def _status_of_outcomes(report: ReconcileReport) -> StatusReport:
+    """A report made without ``with_status``: the groups its outcomes name (approved ones are in the
+    run's own table of attaches; failed ones in its table of errors)."""
+    rows = [
+        GroupStatus(
+            group_id=outcome.group_id,
+            customer_reference=outcome.customer_reference,
+            status=outcome.status,
+            state=_STATE_OF_ACTION[outcome.action],
+            reasons=outcome.reasons,
+            requirement_reasons=outcome.requirement_reasons,
+        )
+        for outcome in report.outcomes
+        if outcome.action not in {"attached", "up_to_date", "failed"}
+    ]
+    return StatusReport(prefix=report.prefix, taken_at="", groups=tuple(rows))
+
+
 def reconcile_markdown(report: ReconcileReport) -> str:
-    """The run as the operator reads it: counts, what was attached, what needs action and why."""
+    """The run as the operator reads it: counts, what this run attached and what failed, then where every
+    group stands: the sections and rows of ``compliance status`` (:func:`status_markdown_lines`)."""
     lines = [
         "# Requirement groups reconciled",
         "",
@@ -325,26 +306,13 @@ def reconcile_markdown(report: ReconcileReport) -> str:
             group, reference = _cell(outcome.group_id), _cell(outcome.customer_reference)
             lines.append(f"| {group} | {reference} | {ids} | {met} |")
         lines.append("")
-    attention = report.needs_attention
-    if attention:
+    failed = [o for o in report.outcomes if o.action == "failed"]
+    if failed:
+        lines += ["## Failed", "", "| Group | Reference | Error |", "|---|---|---|"]
         lines += [
-            "## Needs action",
-            "",
-            "Update the values named below and rerun the onboarding (it PATCHes and resubmits the group).",
-            "",
-            "| Group | Reference | Status | Reasons |",
-            "|---|---|---|---|",
-        ]
-        for outcome in attention:
-            reasons = "; ".join(outcome.reasons) or outcome.error or outcome.status or ""
-            group, reference = _cell(outcome.group_id), _cell(outcome.customer_reference)
-            lines.append(f"| {group} | {reference} | {_cell(outcome.status)} | {_cell(reasons)} |")
-        lines.append("")
-    pending = [o for o in report.outcomes if o.action in {"pending", "unapproved"}]
-    if pending:
-        lines += ["## Waiting for Telnyx", "", "| Group | Reference | Status |", "|---|---|---|"]
-        lines += [
-            f"| {_cell(o.group_id)} | {_cell(o.customer_reference)} | {_cell(o.status)} |" for o in pending
+            f"| {_cell(o.group_id)} | {_cell(o.customer_reference)} | {_cell(o.error or o.status)} |"
+            for o in failed
         ]
         lines.append("")
+    lines += status_markdown_lines(report.status or _status_of_outcomes(report))
     return "\n".join(lines)
