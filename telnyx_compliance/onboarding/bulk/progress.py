@@ -117,7 +117,7 @@ class ProgressSnapshot:
         of = f"/{self.total:,}" if self.total is not None else ""
         submitted = f"submitted {self.submitted:,}{of}"
         if self.to_submit and self.rate and self.submission_eta is not None:
-            submitted += f" (~{duration(self.submission_eta)} left at {self.rate:.1f}/s)"
+            submitted += f" (~{duration(max(1.0, self.submission_eta))} left at {self.rate:.1f}/s)"
         parts = [("submitted", submitted)]
         if self.in_review:
             age = (
