@@ -424,6 +424,8 @@ async def _bulk_in_prefect(
             on_row=terminal.row,
         )
         task = run.start()  # rows are sent from here on, before Prefect is up
+        shown = asyncio.ensure_future(terminal.follow(run.progress))  # the phase counts in the progress line
+        task.add_done_callback(lambda _: shown.cancel())
         # Prefect loads (in a thread) once the file passed its check (a file unusable as a whole is reported
         # without waiting for it).
         await asyncio.wait({task, asyncio.ensure_future(run.read.wait())}, return_when="FIRST_COMPLETED")

@@ -1,6 +1,12 @@
 """What ``compliance onboard`` shows in a terminal: a first line at once, one progress line pinned at the
 bottom with every log line printed above it (never into it), and a summary table at the end.
 
+The progress line says where the rows stand, by phase (the run's
+:class:`~telnyx_compliance.onboarding.bulk.BulkProgress`, read on the run's event loop by
+:meth:`Terminal.follow` a few times a second):
+``submitted 40/60 (~4s left at 5.0/s) · in review 38 (oldest 6s) · approved 2 · ordered 2``.
+Its bar counts a row in review as half a row, so it moves while rows wait for their review.
+
 One rich :class:`~rich.console.Console` on stderr owns all of it: the progress bar, the library's log lines
 and, once Prefect is loaded, Prefect's (its console handler is swapped for one writing through the same
 console). stdout stays free for ``--json``.
@@ -13,6 +19,7 @@ pass a :class:`~telnyx_compliance._safe_logging.ControlCharacterFilter` and are 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -21,13 +28,13 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column, Table
 from rich.text import Text
 
 from telnyx_compliance._safe_logging import LIBRARY_LOGGER, ControlCharacterFilter
 from telnyx_compliance._text import escape_controls
-from telnyx_compliance.onboarding.bulk import BulkSummary
+from telnyx_compliance.onboarding.bulk import BulkProgress, BulkSummary
 from telnyx_compliance.onboarding.results_csv import ROW_STATUSES, ResultRow
 
 __all__ = ["Terminal"]
@@ -41,6 +48,20 @@ _STATUS_COLOURS = {
     "invalid": "magenta",
     "failed": "red",
 }
+#: Colours of the phases in the progress line.
+_PHASE_COLOURS = {
+    "submitted": "bold",
+    "in_review": "yellow",
+    "approved": "green",
+    "ordered": "green",
+    "pending": "yellow",
+    "declined": "red",
+    "failed": "red",
+    "invalid": "magenta",
+    "carried_over": "dim",
+}
+#: How often the progress line is redrawn from the run's phase counts (s).
+REFRESH_EVERY = 0.25
 #: Rows listed in the closing table of rows that did not complete (the results CSV has all of them).
 MAX_LISTED = 50
 
@@ -69,6 +90,10 @@ class Terminal:
         self.live = live
         self.verbose = verbose
         self.tally: Counter[str] = Counter()
+        #: Where the rows stand: the run's tracker once :meth:`follow` is called, else one fed by :meth:`row`.
+        self.phases = BulkProgress()
+        self._following = False
+        self._rows = 0
         self._progress: Progress | None = None
         self._task: object = None
         self._handler: logging.Handler
@@ -130,39 +155,58 @@ class Terminal:
         """The first line: what is being read, how many rows, where the results go (named as the user named
         them: a path or a URL without credentials)."""
         self.console.print(f"[bold]{_shown(csv_name)}[/]: {rows:,} row(s) read; results in {_shown(results)}")
+        self._rows = rows
+        if self.phases.total is None:
+            self.phases.total = rows
         if self.live:
             self._progress = Progress(
                 TextColumn("[bold]onboarding"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[tally]}"),
+                BarColumn(bar_width=24),
+                # One line, cut short rather than wrapped when the terminal is narrow.
+                TextColumn("{task.fields[phases]}", table_column=Column(no_wrap=True, overflow="ellipsis")),
                 TimeElapsedColumn(),
                 console=self.console,
                 transient=False,
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
-            self._task = self._progress.add_task("rows", total=rows, tally="")
+            self._task = self._progress.add_task("rows", total=max(rows, 1), phases="")
             self._progress.start()
+            self._refresh()
+
+    async def follow(self, progress: BulkProgress, *, every: float = REFRESH_EVERY) -> None:
+        """Show ``progress`` (a run's phase counts) in the progress line, redrawn every ``every`` seconds
+        until cancelled: reviews age and the end of submission moves while no row is written. Run it as a
+        task on the run's event loop (the counts are read there, never from rich's drawing thread)."""
+        self.phases = progress
+        self._following = True
+        if progress.total is None and self._rows:
+            progress.total = self._rows
+        while self._progress is not None:  # (nothing to redraw without a terminal)
+            self._refresh()
+            await asyncio.sleep(every)
 
     def row(self, result: ResultRow) -> None:
         """One row finished (or was read as invalid, or carried over)."""
         self.tally[result.status] += 1
+        if not self._following:  # nobody feeds the phases but the lines written
+            self.phases.wrote(result.status)
         if self._progress is not None:
-            self._progress.update(self._task, advance=1)  # type: ignore[arg-type]
             self._refresh()
 
     def _refresh(self) -> None:
         assert self._progress is not None
-        parts = [
-            f"[{_STATUS_COLOURS[status]}]{status.replace('_', ' ')} {self.tally[status]:,}[/]"
-            for status in ROW_STATUSES
-            if self.tally[status]
-        ]
-        self._progress.update(self._task, tally=" · ".join(parts))  # type: ignore[arg-type]
+        snapshot = self.phases.snapshot()
+        line = " · ".join(f"[{_PHASE_COLOURS[phase]}]{text}[/]" for phase, text in snapshot.parts())
+        self._progress.update(
+            self._task,  # type: ignore[arg-type]
+            completed=snapshot.fraction * max(self._rows, 1),
+            phases=line,
+        )
 
     def stop(self) -> None:
         if self._progress is not None:
+            self._refresh()  # the counts as the run left them stay on screen
             self._progress.stop()
             self._progress = None
         library = logging.getLogger("telnyx_compliance")

@@ -40,7 +40,8 @@ directly (:func:`run_bulk_async`). A run goes:
 
 The modules, by concern: :mod:`.lifecycle` (a whole run, and the hand-off of a run a caller started),
 :mod:`.runner` (rows through the pipeline), :mod:`.selection` (which rows run), :mod:`.lines` (one results
-line per row), :mod:`.summary` (what the run did).
+line per row), :mod:`.summary` (what the run did), :mod:`.progress` (where the rows stand, by phase, while
+it runs).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from telnyx_compliance.onboarding.bulk.lifecycle import (
     run_bulk_async,
 )
 from telnyx_compliance.onboarding.bulk.lines import invalid_row, result_row, row_status
+from telnyx_compliance.onboarding.bulk.progress import BulkProgress, ProgressSnapshot
 from telnyx_compliance.onboarding.bulk.runner import (
     LOOKAHEAD_ROWS,
     TRANSIENT_PAUSE,
@@ -67,10 +69,12 @@ __all__ = [
     "LOOKAHEAD_ROWS",
     "TRANSIENT_PAUSE",
     "TRANSIENT_RETRIES",
+    "BulkProgress",
     "BulkRun",
     "BulkRunner",
     "BulkSummary",
     "OnRow",
+    "ProgressSnapshot",
     "RowAction",
     "Selection",
     "classify",

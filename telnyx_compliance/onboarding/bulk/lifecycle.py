@@ -32,6 +32,7 @@ from pathlib import Path
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance.locations import Location
+from telnyx_compliance.onboarding.bulk.progress import BulkProgress
 from telnyx_compliance.onboarding.bulk.runner import BulkRunner, OnRow
 from telnyx_compliance.onboarding.bulk.selection import Selection
 from telnyx_compliance.onboarding.bulk.summary import BulkSummary
@@ -67,8 +68,9 @@ def default_results_path(csv_path: Path) -> Path:
 
 
 class BulkRun:
-    """One bulk onboarding of ``csv_path``: :meth:`run` it (or :meth:`start` it) once; :attr:`summary` and
-    :attr:`prepared` show how far it got while it runs (progress bars, artifacts).
+    """One bulk onboarding of ``csv_path``: :meth:`run` it (or :meth:`start` it) once; :attr:`progress`
+    (where the rows stand, by phase) and :attr:`summary` show how far it got while it runs (progress lines,
+    artifacts).
 
     A run may be started before whatever reports on it is ready and be handed to it later
     (:func:`handing_over`): the command line starts the run, then Prefect's server, and the
@@ -114,6 +116,8 @@ class BulkRun:
         )
         #: Data rows of the CSV (known once the file passed its check): one line each in the results.
         self.rows_total: int | None = None
+        #: Where the rows stand, by phase: read its ``snapshot()`` (on the run's event loop).
+        self.progress = BulkProgress()
         self.runner: BulkRunner | None = None
         self.task: asyncio.Task[BulkSummary] | None = None
         #: When :meth:`start` was called (``time.monotonic()``).
@@ -173,6 +177,7 @@ class BulkRun:
         try:
             # A file unusable as a whole stops here, before anything is sent.
             self.rows_total = await asyncio.to_thread(count_rows, self.csv_path)
+            self.progress.total = self.rows_total
         finally:
             self.read.set()
         if self.on_started is not None:
@@ -191,6 +196,7 @@ class BulkRun:
                 max_concurrency=self.max_concurrency,
                 on_row=self.on_row,
                 documents_root=base_dir,
+                progress=self.progress,
             )
             self.runner.on_decision = self._listener
             await self.runner.run(

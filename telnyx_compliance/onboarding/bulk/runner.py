@@ -23,8 +23,10 @@ from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._concurrency import rows_in_flight
 from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._safe_logging import library_logger
+from telnyx_compliance.models.requirement_groups import GroupStatus
 from telnyx_compliance.onboarding.approvals import ApprovalWatcher
 from telnyx_compliance.onboarding.bulk.lines import crashed_row, one_line, result_row
+from telnyx_compliance.onboarding.bulk.progress import BulkProgress
 from telnyx_compliance.onboarding.bulk.selection import Selection, classify
 from telnyx_compliance.onboarding.bulk.summary import BulkSummary
 from telnyx_compliance.onboarding.csv_io import ParsedRow
@@ -100,6 +102,7 @@ class BulkRunner:
         transient_retries: int | None = None,
         transient_pause: float | None = None,
         documents_root: Path | None = None,
+        progress: BulkProgress | None = None,
     ) -> None:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -115,6 +118,8 @@ class BulkRunner:
         self.settings = settings
         self.mapping = mapping
         self.on_row = on_row
+        #: Where the rows stand, by phase (submitted, in review, decided, written): for progress displays.
+        self.progress = progress or BulkProgress()
         #: Hears each requirement-group decision as it comes (None: kept in the summary).
         self.on_decision: Callable[[GroupDecision], None] | None = None
         self.max_concurrency = max_concurrency
@@ -162,6 +167,7 @@ class BulkRunner:
             async for row in self._runnable(rows, selection):
                 await self._slots.acquire()
                 self._submitting += 1
+                self.progress.entered()
                 task = asyncio.create_task(self._run_row(row, *self._chain(row)))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -221,8 +227,10 @@ class BulkRunner:
             action, line = classify(row, selection)
             if action == "carried":
                 self.summary.carried_over += 1
+            elif action == "skip":
+                self.progress.skip()
             if line is not None:
-                self._record(line)
+                self._record(line, carried=action == "carried")
             if action == "run":
                 assert row.request is not None
                 self._keys.add(row.request.key.slug())
@@ -278,13 +286,16 @@ class BulkRunner:
     ) -> OnboardingResult:
         assert row.request is not None
         key = row.request.key
+        submitted = False
         try:
             if previous is not None:
                 await previous
             submission = await self._submit(row)
+            submitted = isinstance(submission, Submission)
         finally:
             self._slots.release()
             self._submitting -= 1
+            self.progress.left_submission(submitted=submitted)
             if not mine.done():
                 mine.set_result(None)
             if self._chains.get(key) is mine:
@@ -296,10 +307,15 @@ class BulkRunner:
             return submission
         group = submission.group
         if group is not None:
-            group = await self.watcher.wait(group)
-            self.index.remember_group(group)
-            await submission.log("approval", "unchanged", group.id, group.status or "")
-        return await self._finish(row, submission, group)
+            if group.status == GroupStatus.PENDING:
+                with self.progress.reviewing(row.row_number):
+                    group = await self.watcher.wait(group)
+            self.progress.decided(group.status)
+        with self.progress.finishing_row():
+            if group is not None:
+                self.index.remember_group(group)
+                await submission.log("approval", "unchanged", group.id, group.status or "")
+            return await self._finish(row, submission, group)
 
     async def _submit(self, row: ParsedRow) -> Submission | OnboardingResult:
         assert row.request is not None
@@ -357,8 +373,9 @@ class BulkRunner:
         outcome: Outcome = await retrying(attempt)
         return outcome
 
-    def _record(self, result: ResultRow) -> None:
+    def _record(self, result: ResultRow, *, carried: bool = False) -> None:
         self.summary.add(result)
+        self.progress.wrote(result.status, carried=carried)
         if self.on_row is not None:
             self.on_row(result)
         now = time.monotonic()
