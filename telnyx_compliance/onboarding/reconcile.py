@@ -39,8 +39,8 @@ from telnyx_compliance.onboarding.snapshots import (
     GroupSnapshot,
 )
 from telnyx_compliance.onboarding.status import (
+    GroupStanding,
     GroupState,
-    GroupStatus,
     StatusReport,
     WaitingOrder,
     group_reference_of_order,
@@ -266,7 +266,7 @@ def _status_of_outcomes(report: ReconcileReport) -> StatusReport:
     """A report made without ``with_status``: the groups its outcomes name (approved ones are in the
     run's own table of attaches; failed ones in its table of errors)."""
     rows = [
-        GroupStatus(
+        GroupStanding(
             group_id=outcome.group_id,
             customer_reference=outcome.customer_reference,
             status=outcome.status,

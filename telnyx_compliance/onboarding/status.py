@@ -11,7 +11,7 @@ the report the scheduled reconcile publishes, so both show the same rows:
   paged list of the pending sub-number orders says which of them carry the group;
 * **the names of the requirements declined**: one call per market with a declined or expired group.
 
-Each group gets a :class:`GroupStatus`: ``pending`` since its submission, with its age; ``declined`` or
+Each group gets a :class:`GroupStanding`: ``pending`` since its submission, with its age; ``declined`` or
 ``expired`` with the reviewer's reasons (each requirement named once); ``approved`` attached or not (and the
 orders waiting for it); ``unapproved`` (created, never submitted) and any status Telnyx adds as ``other``.
 """
@@ -30,7 +30,7 @@ from telnyx_compliance._exceptions import APIError
 from telnyx_compliance._pagination import AsyncPaginator
 from telnyx_compliance._text import escape_markdown
 from telnyx_compliance.models.number_orders import SubNumberOrder
-from telnyx_compliance.models.requirement_groups import RequirementGroup
+from telnyx_compliance.models.requirement_groups import REJECTED_GROUP_STATUSES, GroupStatus, RequirementGroup
 from telnyx_compliance.onboarding.references import (
     DEFAULT_PREFIX,
     GROUP_SUFFIX,
@@ -39,21 +39,13 @@ from telnyx_compliance.onboarding.references import (
     is_group_reference,
 )
 from telnyx_compliance.onboarding.request import OnboardingKey
-from telnyx_compliance.onboarding.snapshots import (
-    APPROVED,
-    DECLINED,
-    EXPIRED,
-    PENDING,
-    REJECTED_GROUP_STATUSES,
-    UNAPPROVED,
-    GroupSnapshot,
-)
+from telnyx_compliance.onboarding.snapshots import GroupSnapshot
 
 __all__ = [
     "GROUP_STATES",
     "STATUS_COLUMNS",
+    "GroupStanding",
     "GroupState",
-    "GroupStatus",
     "StatusReport",
     "WaitingOrder",
     "format_age",
@@ -70,11 +62,11 @@ GroupState = Literal["pending", "declined", "expired", "approved", "unapproved",
 #: The states in the order a report lists them (what needs a look first).
 GROUP_STATES: tuple[GroupState, ...] = ("declined", "expired", "pending", "unapproved", "approved", "other")
 _STATE_OF_STATUS: dict[str | None, GroupState] = {
-    PENDING: "pending",
-    DECLINED: "declined",
-    EXPIRED: "expired",
-    APPROVED: "approved",
-    UNAPPROVED: "unapproved",
+    GroupStatus.PENDING: "pending",
+    GroupStatus.DECLINED: "declined",
+    GroupStatus.EXPIRED: "expired",
+    GroupStatus.APPROVED: "approved",
+    GroupStatus.UNAPPROVED: "unapproved",
 }
 _PAGE_SIZE = 250
 #: Extra group-level fields a reviewer's summary may come in (the sandbox and Telnyx add one).
@@ -96,7 +88,7 @@ class WaitingOrder(BaseModel):
     carries_group: bool | None = None
 
 
-class GroupStatus(BaseModel):
+class GroupStanding(BaseModel):
     """One of our requirement groups as Telnyx has it now."""
 
     model_config = ConfigDict(frozen=True)
@@ -139,7 +131,7 @@ class StatusReport(BaseModel):
     taken_at: str
     #: The customer references it was restricted to (a results CSV's), or None for every group.
     references: tuple[str, ...] | None = None
-    groups: tuple[GroupStatus, ...] = ()
+    groups: tuple[GroupStanding, ...] = ()
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -299,7 +291,9 @@ def _reasons(
     by_name: dict[str, list[str]] = {}
     for review in explained or ([] if raw_reason else rejected):
         name = names.get(review.requirement_id) or review.requirement_id
-        text = _without_name(review.reason or review.status or DECLINED, (name, review.requirement_id))
+        text = _without_name(
+            review.reason or review.status or GroupStatus.DECLINED, (name, review.requirement_id)
+        )
         by_id[review.requirement_id] = text
         texts = by_name.setdefault(name, [])
         if text not in texts:
@@ -317,7 +311,7 @@ def _group_status(
     waiting: Sequence[WaitingOrder],
     carried: dict[str, str | None],
     names: dict[str, str],
-) -> GroupStatus:
+) -> GroupStanding:
     snapshot = GroupSnapshot.from_api(group)
     state = _STATE_OF_STATUS.get(group.status, "other")
     since = group.updated_at or group.created_at
@@ -339,7 +333,7 @@ def _group_status(
         ]
         waiting = marked
         attached = all(order.carries_group for order in marked)
-    return GroupStatus(
+    return GroupStanding(
         group_id=snapshot.id,
         customer_reference=group.customer_reference or "",
         country_code=group.country_code,
@@ -377,7 +371,7 @@ def _batch_references(groups: Iterable[RequirementGroup], customers: Iterable[st
     return references
 
 
-def _sort_key(group: GroupStatus) -> tuple[int, float, str]:
+def _sort_key(group: GroupStanding) -> tuple[int, float, str]:
     # Within a state, the oldest first (the longest pending review leads), then by reference.
     return (GROUP_STATES.index(group.state), -(group.age_seconds or 0.0), group.customer_reference)
 
@@ -406,7 +400,8 @@ async def group_status(
         groups = [group for group in groups if group.customer_reference in wanted]
     waiting = await list_waiting_orders(client, prefix) if groups else {}
     approved_waiting = any(
-        group.status == APPROVED and waiting.get(group.customer_reference or "") for group in groups
+        group.status == GroupStatus.APPROVED and waiting.get(group.customer_reference or "")
+        for group in groups
     )
     carried = await _groups_of_pending_sub_orders(client) if approved_waiting else {}
     declined_markets = {
@@ -453,7 +448,7 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
 STATUS_COLUMNS: tuple[str, ...] = ("Group", "Reference", "Status", "Since", "Age", "Details")
 
 
-def _section_of(group: GroupStatus) -> str:
+def _section_of(group: GroupStanding) -> str:
     if group.state in ("declined", "expired"):
         return "Needs action"
     if group.state == "approved":
@@ -467,7 +462,7 @@ def _orders(orders: Sequence[WaitingOrder]) -> str:
     return ", ".join(order.number_order_id or order.customer_reference or "?" for order in orders)
 
 
-def _details(group: GroupStatus) -> str:
+def _details(group: GroupStanding) -> str:
     if group.state in ("declined", "expired"):
         return "; ".join(group.reasons) or "(no reason given)"
     if group.state == "approved":

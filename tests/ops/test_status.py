@@ -24,7 +24,7 @@ from telnyx_compliance.onboarding.reconcile import reconcile, reconcile_markdown
 from telnyx_compliance.onboarding.results import OnboardingResult
 from telnyx_compliance.onboarding.results_csv import ResultRow, ResultsWriter
 from telnyx_compliance.onboarding.status import (
-    GroupStatus,
+    GroupStanding,
     StatusReport,
     _parse_time,
     group_status,
@@ -51,7 +51,7 @@ class State:
     expired: OnboardingResult
     pending: OnboardingResult
 
-    def group(self, report: StatusReport, result: OnboardingResult) -> GroupStatus:
+    def group(self, report: StatusReport, result: OnboardingResult) -> GroupStanding:
         (found,) = [g for g in report.groups if g.group_id == result.requirement_group_id]
         return found
 
@@ -308,7 +308,7 @@ def test_the_table_shows_answers_as_text() -> None:
 
     from telnyx_compliance.terminal_status import print_status
 
-    hostile = GroupStatus(
+    hostile = GroupStanding(
         group_id="rg-1\x1b[2J",
         customer_reference="tc-[bold red]x[/]-group",
         status="declined\x07",
