@@ -124,7 +124,8 @@ def fresh_phone_number(prefix: str, length: int) -> str:
 
 @pytest.fixture
 def make_request(tmp_path: Path) -> MakeRequest:
-    """A valid request for a market; documents go to ``tmp_path`` (``infected=True`` adds EICAR)."""
+    """A valid request for a market; documents go to ``tmp_path`` (``infected=True`` adds EICAR: the row
+    fails before review; ``denied=True`` adds the sandbox's deny marker: the review declines the group)."""
 
     def make(
         country: str = "DE",
@@ -133,6 +134,7 @@ def make_request(tmp_path: Path) -> MakeRequest:
         customer: str | None = None,
         numbers: int = 1,
         infected: bool = False,
+        denied: bool = False,
         values: dict[str, str] | None = None,
         address: dict[str, str] | None = None,
     ) -> OnboardingRequest:
@@ -146,6 +148,8 @@ def make_request(tmp_path: Path) -> MakeRequest:
                 content = minimal_pdf([f"{key} of {customer}", "Friedrichstrasse 123"], title=key)
             if infected:
                 content += b"\n" + EICAR + b"\n"
+            if denied:
+                content += b"\nSANDBOX-DENY\n"
             path = tmp_path / f"{customer}-{key}.{kind}"
             path.write_bytes(content)
             documents[key] = path
