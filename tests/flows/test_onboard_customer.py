@@ -301,7 +301,7 @@ async def test_a_declined_group_emits_a_declined_event_with_the_reasons(make_req
     assert event.resource["telnyx.country"] == "GB"
     assert event.payload["status"] == "declined"
     reasons = event.payload["reasons"]
-    assert "antivirus" in reasons["Identity Document"]
+    assert "denied by review" in reasons["Identity Document"]
     assert "Contact Name" not in reasons  # approved requirements carry no reason
     assert API_KEY not in event.model_dump_json()
     others = await read_events(
