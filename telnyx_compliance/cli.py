@@ -461,6 +461,14 @@ def plan(
         ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the plan as JSON on stdout.")] = False,
+    number_lookups: Annotated[
+        bool,
+        typer.Option(
+            help="Ask Telnyx about each phone number to order, as the run does (one call per 20 numbers). "
+            "--no-number-lookups checks each is a valid number of its row's country instead: a few calls "
+            "whatever the rows.",
+        ),
+    ] = True,
 ) -> None:
     """Say what `compliance onboard CSV` would do with each row, sending GET requests only.
 
@@ -507,6 +515,7 @@ def plan(
                 results_path=locations.results,
                 documents_root=locations.documents_root,
                 fetch_document=locations.fetch_document,
+                number_lookups=number_lookups,
             )
 
     try:

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import httpx
+import phonenumbers
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
@@ -53,7 +54,9 @@ from telnyx_compliance.onboarding.index import KnownDocument, KnownOrder
 from telnyx_compliance.onboarding.known import KnownGroup, KnownResources, values_digest
 from telnyx_compliance.onboarding.lookups import (
     MarketKey,
+    NumberRequirements,
     RequirementsCache,
+    check_phone_numbers,
     lookup_all_requirements,
     prefetch_numbers,
     prefetch_requirements,
@@ -99,11 +102,25 @@ ATTACH_NUMBER: Final = "POST /number_order_phone_numbers/{number_id}/requirement
 #: The run's per-row reads the plan can foresee.
 READ_DOCUMENT: Final = "GET /documents/{document_id}"
 READ_GROUP: Final = "GET /requirement_groups/{group_id}"
+READ_NUMBERS: Final = "GET /phone_numbers_regulatory_requirements"
+#: Phone numbers per lookup (the endpoint answers one page of 20).
+_NUMBERS_PER_LOOKUP = 20
 
 #: Rows read ahead, so their phone numbers are looked up 20 per call (as the bulk run does).
 _BATCH = 100
 #: What the plan pretends a resource it would create is called (never sent anywhere).
 _PLANNED = "(planned)"
+
+
+def _local_number(phone_number: str) -> NumberRequirements:
+    """What can be told of a number without asking Telnyx: its country ("??" when not a valid number)."""
+    try:
+        parsed = phonenumbers.parse(phone_number, None)
+    except phonenumbers.NumberParseException:
+        return NumberRequirements(phone_number=phone_number, country_code="??")
+    valid = phonenumbers.is_valid_number(parsed)
+    region = phonenumbers.region_code_for_number(parsed) if valid else None
+    return NumberRequirements(phone_number=phone_number, country_code=region or "??")
 
 
 class WriteRefused(RuntimeError):
@@ -263,12 +280,18 @@ async def plan_bulk(
     documents_root: Path | None = None,
     fetch_document: Callable[[str], Path] | None = None,
     on_row: Callable[[RowVerdict], None] | None = None,
+    number_lookups: bool = True,
 ) -> BulkPlan:
     """The plan of ``csv_path``: what a bulk run would do with each row (GET requests only).
 
     Raises ``CSVFormatError`` when the file as a whole is unusable, ``APIError`` when what exists cannot be
     read. ``results_path`` (default ``<csv>.results.csv``): the rows an earlier run completed there are
     carried over by the run, so they are ``done``. ``on_row`` hears each verdict as it is given.
+
+    ``number_lookups=False`` does not ask Telnyx about each phone number to order (one call per 20 numbers,
+    as the run does): each is checked here to be a valid number of the row's country instead, and the run's
+    lookups are counted among its reads. The plan then costs a few calls whatever the rows, but a number
+    Telnyx would refuse (another type, unknown to it) or one adding requirements is not seen.
     """
     settings = settings or PipelineSettings()
     mapping = mapping or settings.mapping()
@@ -284,6 +307,7 @@ async def plan_bulk(
     with _reads_only(client, raw_reads):
         snapshot = await KnownResources.fetch(client, settings.reference_prefix)
         planner = _Planner(client, snapshot, RequirementsCache(), settings, mapping, base_dir)
+        planner.number_lookups = number_lookups
         rows = iter_rows(
             csv_path,
             base_dir=base_dir,
@@ -339,12 +363,17 @@ class _Planner:
         self.unknown_markets: dict[MarketKey, str] = {}
         #: Reads the run makes per row that the plan does not (documents given by id).
         self.run_reads: Counter[str] = Counter()
+        #: Ask Telnyx about each phone number (as the run does), or check it here (see :func:`plan_bulk`).
+        self.number_lookups = True
 
     async def look_up(self, batch: list[ParsedRow]) -> None:
         """Each market's requirements once, and the batch's phone numbers 20 per call (as the run does)."""
         keys = [row.request.key for row in batch if row.request is not None]
         await prefetch_requirements(self.client, self.cache, keys)
         numbers = [n for row in batch if row.request is not None for n in row.request.phone_numbers]
+        if not self.number_lookups:
+            self.run_reads[READ_NUMBERS] += -(-len(set(numbers)) // _NUMBERS_PER_LOOKUP)
+            return
         with contextlib.suppress(APIError):
             await prefetch_numbers(self.client, self.cache, numbers)
 
@@ -379,9 +408,16 @@ class _Planner:
                 problems=(("country_code", self.unknown_markets[market]),),
             )
         try:
-            requirements, number_problems = await lookup_all_requirements(
-                self.client, request, cache=self.cache
-            )
+            if self.number_lookups or not request.phone_numbers:
+                requirements, number_problems = await lookup_all_requirements(
+                    self.client, request, cache=self.cache
+                )
+            else:
+                without = request.model_copy(update={"phone_numbers": ()})
+                requirements, _ = await lookup_all_requirements(self.client, without, cache=self.cache)
+                number_problems = check_phone_numbers(
+                    key, request.phone_numbers, [_local_number(n) for n in request.phone_numbers]
+                )
             plan = plan_request(
                 request,
                 requirements,

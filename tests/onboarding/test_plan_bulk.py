@@ -217,3 +217,25 @@ def test_the_command_prints_the_plan_as_json_and_exits_by_its_verdicts(
 def test_plan_is_a_bulk_plan() -> None:
     plan = BulkPlan(csv="x.csv")
     assert plan.exit_code == 0 and plan.seconds is None
+
+
+async def test_without_number_lookups_the_plan_costs_a_few_calls_and_agrees(
+    folder: Path, client: AsyncTelnyx, fresh_sandbox: SandboxServer
+) -> None:
+    header, rows = example_rows()
+    foreign = like(rows[3], customer_reference="wrong-number", phone_numbers="+442079460124")  # GB, US row
+    path = write_csv(folder / "numbers.csv", header, [*rows, foreign])
+
+    def gets() -> int:
+        routes: dict[str, dict[str, int]] = fresh_sandbox.stats()["requests"]["by_route"]
+        return sum(sum(s.values()) for route, s in routes.items() if route.startswith("GET"))
+
+    start = gets()
+    looked_up = await plan_bulk(path, client, settings=QUICK_REVIEW)
+    middle = gets()
+    local = await plan_bulk(path, client, settings=QUICK_REVIEW, number_lookups=False)
+
+    assert [(r.row, r.verdict) for r in local.rows] == [(r.row, r.verdict) for r in looked_up.rows]
+    assert looked_up.rows[-1].verdict == "invalid" and local.rows[-1].problems[0][0] == "phone_numbers"
+    assert gets() - middle < middle - start  # no number lookups of its own
+    assert local.reads["GET /phone_numbers_regulatory_requirements"] >= 1  # the run's, counted
