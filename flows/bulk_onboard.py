@@ -78,8 +78,9 @@ async def bulk_onboard(
         plan_only: Only say what a run would do, sending nothing but GET requests: a verdict per row
             (create, resume, update, wait, done, invalid, blocked) published as a table artifact, with the
             calls the run would make and how long they take at the account's rate. Nothing is written to
-            Telnyx and no results CSV is written. The run ends Failed when a row would not proceed
-            (invalid or blocked), like compliance plan's exit code.
+            Telnyx and no results CSV is written (rows an earlier run completed in it count as done);
+            only_failed, max_concurrency and global_rate_limit do not apply. The run ends Failed when a row
+            would not proceed (invalid or blocked), like compliance plan's exit code.
     """
     logger = get_run_logger()
     pipeline = pipeline_settings()

@@ -5,7 +5,13 @@
 :class:`~.lookups.RequirementsCache`), then walks the rows as :mod:`.runner` would, in file order, asking the
 same snapshot what exists and telling it what the row would make (so the next row of the same onboarding
 reuses it, as in the run). Every request it sends is a ``GET``: a guard on the client refuses anything else
-while it plans.
+while it plans (so do not share that client with a run meanwhile). It makes the run's list calls only, never
+a call per row: the four listings of the snapshot (one call per page of what exists), one requirements
+lookup per market, and, unless ``number_lookups=False``, one lookup per 20 phone numbers to order; a group
+whose values changed is read once, as the run reads it.
+
+What it cannot see without a call per row: whether a document given by id (``doc_*`` naming an id) still
+exists and was not denied (the run reads each), and how Telnyx's review will decide.
 
 Each row gets one :class:`RowVerdict`:
 
