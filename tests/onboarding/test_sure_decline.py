@@ -125,3 +125,19 @@ async def test_a_bulk_run_ends_the_infected_row_without_waiting_for_its_review(
 def test_a_reason_names_its_requirement_once(reason: str, expected: str) -> None:
     named = named_reason("Proof of Address", reason)
     assert named.startswith(expected) and named.lower().count("proof of address") == 1
+
+
+@pytest.mark.parametrize(
+    ("scan", "status", "declines"),
+    [
+        ("infected", "pending", True),
+        ("pending_scan", "pending", False),  # the scan has not run yet: the row proceeds
+        ("not_scanned", None, False),
+        ("scanned", "verified", False),
+        ("scanned", "denied", False),  # its group was reviewed already: a rerun reports that decline
+    ],
+)
+def test_only_an_infected_scan_is_a_sure_decline(scan: str, status: str | None, declines: bool) -> None:
+    from telnyx_compliance.onboarding.index import KnownDocument
+
+    assert (KnownDocument("d-1", "abc", scan, status).sure_decline is not None) is declines
