@@ -28,6 +28,7 @@ from configs.settings import PipelineSettings, TelnyxSettings
 from tasks._client import pipeline_settings, shared_rate_limiter, telnyx_settings, use_settings
 from tasks._scope import run_scope
 from tasks.bulk import PrefectRateLimiter, ProgressArtifact, publish_bulk_report
+from tasks.bulk_plan import publish_bulk_plan
 from tasks.events import bulk_summary_event, emit, group_event
 from tasks.storage import StorageCredentialsError, storage_options
 from telnyx_compliance import RateLimiter
@@ -36,6 +37,7 @@ from telnyx_compliance.onboarding.bulk import BulkRun, BulkSummary, handed_over,
 from telnyx_compliance.onboarding.confine import ConfinementError
 from telnyx_compliance.onboarding.csv_io import CSVFormatError
 from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_bulk, locate_bulk
+from telnyx_compliance.onboarding.planning import plan_bulk
 from telnyx_compliance.onboarding.results_csv import ResultRow
 
 
@@ -49,7 +51,8 @@ async def bulk_onboard(
     max_concurrency: Annotated[int | None, Field(ge=1, le=1000)] = None,
     global_rate_limit: str | None = None,
     storage_credentials: str | None = None,
-) -> State[BulkSummary]:
+    plan_only: bool = False,
+) -> State[Any]:
     """Onboard every row of a CSV; the results CSV gets one line per row.
 
     Args:
@@ -72,9 +75,17 @@ async def bulk_onboard(
         storage_credentials: Name of a Prefect Secret block holding the store's fsspec options as JSON (for
             S3: {"key": ..., "secret": ..., "endpoint_url": ...}). Empty: the worker's environment (AWS_*,
             GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*).
+        plan_only: Only say what a run would do, sending nothing but GET requests: a verdict per row
+            (create, resume, update, wait, done, invalid, blocked) published as a table artifact, with the
+            calls the run would make and how long they take at the account's rate. Nothing is written to
+            Telnyx and no results CSV is written (rows an earlier run completed in it count as done);
+            only_failed, max_concurrency and global_rate_limit do not apply. The run ends Failed when a row
+            would not proceed (invalid or blocked), like compliance plan's exit code.
     """
     logger = get_run_logger()
     pipeline = pipeline_settings()
+    if plan_only:
+        return await _plan_only(csv_path, out, storage_credentials)
     try:
         run = handed_over(csv_path, out)  # the caller's run (compliance onboard), started before Prefect
     except ValueError as error:
@@ -142,6 +153,50 @@ async def bulk_onboard(
     if summary.exit_code != 0:
         return Failed(message=message, data=summary)
     return Completed(message=message, data=summary)
+
+
+async def _plan_only(csv_path: str, out: str | None, storage_credentials: str | None) -> State[Any]:
+    """``plan_only``: the plan of the CSV (GET requests only), published as artifacts; nothing written."""
+    logger = get_run_logger()
+    pipeline = pipeline_settings()
+    try:
+        options = await storage_options(storage_credentials)
+        scope = run_scope(options)
+        csv_path, out, _ = confine_bulk(scope, csv_path, out, None, names=("csv_path", "out", "only_failed"))
+        locations = await asyncio.to_thread(
+            locate_bulk,
+            csv_path,
+            out,
+            None,
+            documents_base=pipeline.documents_base_dir,
+            staging_root=pipeline.staging_path(),
+            options=options,
+            max_document_bytes=pipeline.max_document_bytes,
+            local_root=scope.data_root,
+        )
+    except (CSVSourceError, ConfinementError, StorageCredentialsError) as error:
+        logger.error("%s", error)
+        return Failed(message=escape_controls(str(error)), data=error)
+    settings = telnyx_settings()
+    async with settings.async_client(shared_rate_limiter(settings.rate_limit)) as client:
+        try:
+            plan = await plan_bulk(
+                locations.csv,
+                client,
+                settings=pipeline,
+                results_path=locations.results,
+                documents_root=locations.documents_root,
+                fetch_document=locations.fetch_document,
+            )
+        except CSVFormatError as error:
+            logger.error("%s", error)
+            return Failed(message=escape_controls(str(error)), data=error)
+    await publish_bulk_plan(plan)
+    message = escape_controls("; ".join(plan.summary_lines()))
+    logger.info(message)
+    if plan.exit_code != 0:
+        return Failed(message=message, data=plan.as_dict())
+    return Completed(message=message, data=plan.as_dict())
 
 
 def _emit_events(summary: BulkSummary) -> None:

@@ -1,4 +1,4 @@
-"""The ``compliance`` command line: sandbox, onboarding (one or a CSV), status, templates and the demo.
+"""The ``compliance`` command line: sandbox, onboarding (one or a CSV), its plan, status, templates, demo.
 
 Imports of the heavier parts (Prefect, FastAPI) happen inside each command, so ``compliance --help`` is quick.
 
@@ -507,6 +507,107 @@ def status(
         return
     console = Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 200)
     print_status(report, console)
+
+
+@app.command()
+def plan(
+    csv_path: Annotated[
+        str,
+        typer.Argument(
+            help="Onboarding CSV, as `compliance onboard` takes it (a path or a URL).", metavar="CSV"
+        ),
+    ],
+    out: Annotated[
+        str | None,
+        typer.Option(
+            help="Results CSV of earlier runs (default: <csv>.results.csv): rows it completed are done."
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the plan as JSON on stdout.")] = False,
+    number_lookups: Annotated[
+        bool,
+        typer.Option(
+            help="Ask Telnyx about each phone number to order, as the run does (one call per 20 numbers). "
+            "--no-number-lookups checks each is a valid number of its row's country instead: a few calls "
+            "whatever the rows.",
+        ),
+    ] = True,
+) -> None:
+    """Say what `compliance onboard CSV` would do with each row, sending GET requests only.
+
+    Verdicts: create, resume (steps left), update (changed requirements; whether an approved group goes
+    back to review), wait (under review), done, invalid (every problem by column), blocked (the run would
+    refuse the row). Then the totals, the calls the run would make and how long they take at the rate the
+    account allows now. Exits 0 when every row would proceed, 1 otherwise, 2 when the file as a whole is
+    unusable.
+    """
+    import asyncio
+
+    from telnyx_compliance import RateLimiter
+    from telnyx_compliance._exceptions import APIError
+    from telnyx_compliance.onboarding.confine import ConfinementError, RunScope
+    from telnyx_compliance.onboarding.csv_io import CSVFormatError
+    from telnyx_compliance.onboarding.csv_source import CSVSourceError, confine_bulk, locate_bulk
+    from telnyx_compliance.onboarding.planning import BulkPlan, plan_bulk
+    from telnyx_compliance.settings import PipelineSettings, TelnyxSettings
+
+    settings = _settings()
+    assert isinstance(settings, TelnyxSettings)
+    pipeline = PipelineSettings()
+    try:
+        csv_path, out, _ = confine_bulk(
+            RunScope.for_command_line(), csv_path, out, None, names=("CSV", "--out", "")
+        )
+        locations = locate_bulk(
+            csv_path,
+            out,
+            None,
+            documents_base=pipeline.documents_base_dir,
+            staging_root=pipeline.staging_path(),
+            max_document_bytes=pipeline.max_document_bytes,
+        )
+    except (ConfinementError, CSVSourceError) as exc:
+        raise _fail(str(exc)) from None
+
+    async def planned() -> BulkPlan:
+        async with settings.async_client(RateLimiter(settings.rate_limit)) as client:
+            return await plan_bulk(
+                locations.csv,
+                client,
+                settings=pipeline,
+                results_path=locations.results,
+                documents_root=locations.documents_root,
+                fetch_document=locations.fetch_document,
+                number_lookups=number_lookups,
+            )
+
+    try:
+        result = asyncio.run(planned())
+    except CSVFormatError as exc:
+        raise _fail(str(exc)) from None
+    except APIError as exc:
+        raise _fail(f"what exists could not be read: {type(exc).__name__}: {exc}", code=1) from None
+    if json_output:
+        typer.echo(json.dumps(result.as_dict()))
+    else:
+        _print_plan(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_plan(result: Any) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from telnyx_compliance._text import escape_controls
+
+    console = Console()
+    table = Table("row", "customer", "verdict", "steps", "detail")
+    for line in result.table():
+        table.add_row(*(escape(escape_controls(value)) for value in line.values()))
+    console.print(table)
+    for text in result.summary_lines():
+        console.print(escape(text))
 
 
 @app.command()

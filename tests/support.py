@@ -90,11 +90,13 @@ def build_request(
     customer: str | None = None,
     numbers: int = 1,
     infected: bool = False,
+    denied: bool = False,
     values: dict[str, str] | None = None,
     address: dict[str, str] | None = None,
 ) -> OnboardingRequest:
     """A valid request for a market; documents go to ``tmp_path`` (``infected=True`` adds EICAR, which the
-    sandbox's antivirus reports infected)."""
+    sandbox's antivirus reports infected: the row fails before review; ``denied=True`` adds the sandbox's
+    deny marker: the review declines the group)."""
     market = MARKETS[(country, number_type)]
     customer = customer or f"c-{uuid.uuid4().hex[:10]}"
     documents: dict[str, Path] = {}
@@ -105,6 +107,8 @@ def build_request(
             content = minimal_pdf([f"{key} of {customer}", "Friedrichstrasse 123"], title=key)
         if infected:
             content += b"\n" + EICAR + b"\n"
+        if denied:
+            content += b"\nSANDBOX-DENY\n"
         path = tmp_path / f"{customer}-{key}.{kind}"
         path.write_bytes(content)
         documents[key] = path

@@ -27,7 +27,7 @@ from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError, NotFoundError, UnprocessableEntityError
 from telnyx_compliance.models.documents import DocumentUploadResponse
 from telnyx_compliance.models.requirement_groups import GroupStatus
-from telnyx_compliance.onboarding.errors import DocumentIntegrityError, OnboardingError
+from telnyx_compliance.onboarding.errors import DocumentIntegrityError, OnboardingError, SureDeclineError
 from telnyx_compliance.onboarding.index import (
     KnownDocument,
     KnownOrder,
@@ -109,6 +109,7 @@ async def ensure_documents(
         assert planned is not None
         found = existing.get(planned.reference)
         if found is not None and found.sha256 == planned.sha256:
+            _check_not_declined(item, found)
             uploaded.append(_uploaded(item, found.id, created=False))
             continue
         if found is not None:
@@ -136,8 +137,21 @@ async def ensure_documents(
                 f"Telnyx stored {planned.filename} with sha256 {document.sha256}; "
                 f"the file has {planned.sha256}"
             )
+        _check_not_declined(item, KnownDocument.of(document))
         uploaded.append(record)
     return uploaded
+
+
+def _check_not_declined(item: PlanItem, document: KnownDocument) -> None:
+    """Fail before review on a document whose answer says the review will decline it (infected, denied);
+    a scan still pending (``pending_scan``) proceeds."""
+    why = document.sure_decline
+    if why is not None:
+        filename = item.document.filename if item.document is not None else "the document"
+        raise SureDeclineError(
+            f"{item.requirement.name}: document {document.id} ({filename}) {why}; "
+            "the requirement group was not submitted: replace the file and run the row again"
+        )
 
 
 async def _check_exists(client: AsyncTelnyx, document_id: str, key: str) -> None:
@@ -147,7 +161,11 @@ async def _check_exists(client: AsyncTelnyx, document_id: str, key: str) -> None
     except NotFoundError:
         raise OnboardingError(f"document {document_id} (given for {key}) does not exist in Telnyx") from None
     if found.data is not None and found.data.status == "denied":
-        raise OnboardingError(f"document {document_id} (given for {key}) was denied by Telnyx's review")
+        raise SureDeclineError(f"document {document_id} (given for {key}) was denied by Telnyx's review")
+    if found.data is not None and found.data.av_scan_status == "infected":
+        raise SureDeclineError(
+            f"document {document_id} (given for {key}) failed the antivirus scan (infected)"
+        )
 
 
 def _uploaded(item: PlanItem, document_id: str, *, created: bool) -> UploadedDocument:
@@ -377,7 +395,8 @@ async def ensure_number_order(
 
     A new order carries ``group_id`` on each number (``phone_numbers[].requirement_group_id``), so Telnyx
     attaches the group to the sub-number orders it creates: no attach call follows. An order found from an
-    earlier run may not carry it (``requirement_group_id`` is None then): the caller attaches it.
+    earlier run carries it when the index knows so (:meth:`~.index.KnownOrder.carries`: placed carrying it,
+    or its requirements met already); otherwise ``requirement_group_id`` is None and the caller attaches it.
     """
     if not plan.phone_numbers:
         return None
@@ -390,6 +409,7 @@ async def ensure_number_order(
             customer_reference=reference,
             sub_number_order_ids=placed.sub_number_order_ids,
             outcome="reused",
+            requirement_group_id=group_id if group_id and placed.carries(group_id) else None,
             requirements_met=placed.requirements_met,
         )
     numbers: list[dict[str, str]] = [
@@ -401,7 +421,8 @@ async def ensure_number_order(
         raise OnboardingError("Telnyx placed a number order without returning its id")
     sub_number_order_ids = tuple(created.data.sub_number_orders_ids or ())
     index.remember_order(
-        reference, KnownOrder(created.data.id, sub_number_order_ids, created.data.requirements_met)
+        reference,
+        KnownOrder(created.data.id, sub_number_order_ids, created.data.requirements_met, group_id),
     )
     return EnsuredOrder(
         id=created.data.id,

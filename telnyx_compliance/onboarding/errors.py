@@ -57,6 +57,11 @@ class DocumentChangedError(OnboardingError):
     """A document's file changed (size or content) between planning and upload; nothing was sent."""
 
 
+class SureDeclineError(OnboardingError):
+    """Telnyx's review would surely decline the group (a document found infected by the antivirus scan, or
+    denied by review): the row ends before the group is created or submitted, costing no review cycle."""
+
+
 def kind_of(error: BaseException) -> ErrorKind:
     """The kind of ``error``, as the code that caught it sees it: the kind its class declares (the
     pipeline's own errors, ``PlanError``), an API failure (transient, outcome unknown or refused), or a
@@ -76,6 +81,7 @@ __all__ = [
     "DocumentIntegrityError",
     "ErrorKind",
     "OnboardingError",
+    "SureDeclineError",
     "UnknownMarketError",
     "kind_of",
 ]

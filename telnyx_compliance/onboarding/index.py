@@ -16,11 +16,13 @@ it (the next row of the same onboarding then reuses it), a live lookup has nothi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from telnyx_compliance._client import AsyncTelnyx
+from telnyx_compliance.models.documents import DocServiceDocument
 from telnyx_compliance.onboarding.snapshots import GroupSnapshot
 
 __all__ = ["KnownDocument", "KnownOrder", "LiveIndex", "ResourceIndex", "documents_linked_to"]
@@ -28,19 +30,53 @@ __all__ = ["KnownDocument", "KnownOrder", "LiveIndex", "ResourceIndex", "documen
 
 @dataclass(frozen=True, slots=True)
 class KnownDocument:
-    """A document stored under a reference: its id and the sha256 Telnyx reports for it."""
+    """A document stored under a reference: its id, the sha256 Telnyx reports for it, and what its
+    antivirus scan and review said (``infected`` or ``denied`` decline any group that holds it)."""
 
     id: str
     sha256: str | None
+    av_scan_status: str | None = None
+    status: str | None = None
+
+    @classmethod
+    def of(cls, document: DocServiceDocument) -> KnownDocument:
+        """From an API answer (which has an id)."""
+        return cls(
+            str(document.id),
+            document.sha256,
+            _interned(document.av_scan_status),
+            _interned(document.status),
+        )
+
+    @property
+    def sure_decline(self) -> str | None:
+        """Why a group holding this document will surely be declined, or None: the antivirus scan found
+        it infected (``pending_scan`` proceeds). A document ``denied`` by review is not checked here: the
+        group that holds it was reviewed (and declined) already, and a rerun reports that decline."""
+        if self.av_scan_status == "infected":
+            return "failed the antivirus scan (infected)"
+        return None
+
+
+def _interned(text: str | None) -> str | None:
+    return sys.intern(str(text)) if text is not None else None
 
 
 @dataclass(frozen=True, slots=True)
 class KnownOrder:
-    """A number order placed under a reference."""
+    """A number order placed under a reference: its sub-number orders, whether Telnyx says its requirements
+    are met, and the requirement group it was placed carrying when known (this run placed it)."""
 
     id: str
     sub_number_order_ids: tuple[str, ...] = ()
     requirements_met: bool | None = None
+    requirement_group_id: str | None = None
+
+    def carries(self, group_id: str) -> bool:
+        """Whether attaching ``group_id`` to its sub-number orders would change nothing: it was placed
+        carrying that group, or Telnyx already says its requirements are met (an order of ours whose
+        requirements are met carries its approved group; attaching it again is a wasted write)."""
+        return self.requirement_group_id == group_id or self.requirements_met is True
 
 
 class ResourceIndex(Protocol):
@@ -97,7 +133,7 @@ class LiveIndex:
         found: dict[str, KnownDocument] = {}
         for document in await self.client.documents.find_by_reference(*references):
             if document.customer_reference and document.id:
-                found.setdefault(document.customer_reference, KnownDocument(document.id, document.sha256))
+                found.setdefault(document.customer_reference, KnownDocument.of(document))
         return found
 
     async def find_group(self, reference: str, values: Mapping[str, str]) -> GroupSnapshot | None:

@@ -113,7 +113,7 @@ class KnownResources:
             async for document in client.documents.list(page_size=_PAGE_SIZE):
                 reference = document.customer_reference or ""
                 if reference.startswith(start) and document.id:
-                    known.documents.setdefault(reference, KnownDocument(document.id, document.sha256))
+                    known.documents.setdefault(reference, KnownDocument.of(document))
 
         async def groups() -> None:
             listed = sorted(await client.requirement_groups.list(), key=lambda group: group.created_at or "")

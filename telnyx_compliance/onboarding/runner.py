@@ -75,6 +75,7 @@ __all__ = [
     "build_result",
     "documents_stage",
     "finish_onboarding",
+    "named_reason",
     "number_order_stage",
     "onboard",
     "plan_request",
@@ -241,8 +242,20 @@ def build_result(
 
 
 def _reasons_suffix(outcomes: Sequence[RequirementOutcome]) -> str:
-    reasons = [f"{o.name}: {o.reason or o.status}" for o in outcomes if o.status in REJECTED_GROUP_STATUSES]
+    reasons = [
+        named_reason(o.name, o.reason or o.status or "")
+        for o in outcomes
+        if o.status in REJECTED_GROUP_STATUSES
+    ]
     return f" ({'; '.join(reasons)})" if reasons else ""
+
+
+def named_reason(name: str, reason: str) -> str:
+    """``name: reason``, naming the requirement once: a reason that starts with the name already (as
+    Telnyx's and the sandbox's decline reasons do) is kept as it is."""
+    if name and reason.casefold().startswith(f"{name}:".casefold()):
+        return reason
+    return f"{name}: {reason}" if name else reason
 
 
 class StepLog:

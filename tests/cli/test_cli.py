@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_help_lists_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("sandbox", "onboard-one", "onboard", "status", "template", "demo"):
+    for command in ("sandbox", "onboard-one", "onboard", "plan", "status", "template", "demo"):
         assert command in result.output
 
 

@@ -161,17 +161,17 @@ async def test_happy_path_completes_with_runs_named_per_customer(
 
 
 async def test_declined_ends_failed_with_a_markdown_artifact(make_request: MakeRequest) -> None:
-    request = make_request("GB", "mobile", infected=True)
+    request = make_request("GB", "mobile", denied=True)
 
     state, result = await run(request)
 
     assert state.is_failed()
-    assert "declined" in state.message and "infected" in state.message
+    assert "declined" in state.message and "denied" in state.message
     assert result.status == "declined"
     (artifact,) = await artifacts_of(state.state_details.flow_run_id)
     filename = request.documents["identity_document"].name
     assert f"| Identity Document | document | {filename} | declined |" in artifact.data
-    assert "antivirus" in artifact.data
+    assert "denied by review" in artifact.data
     assert "| Contact Name | textual | Maria Schmidt | approved |" in artifact.data
 
 
@@ -345,16 +345,16 @@ def test_run_onboard_one_returns_the_result_for_the_cli(
 
     telnyx = TelnyxSettings(api_key=API_KEY, base_url=sandbox.base_url, retry_max_wait=0.2)
     completed = run_onboard_one(make_request("US", "local"), telnyx, PIPELINE)
-    declined = run_onboard_one(make_request("DE", "local", infected=True), telnyx, PIPELINE)
+    declined = run_onboard_one(make_request("DE", "local", denied=True), telnyx, PIPELINE)
 
     assert completed.status == "completed" and completed.requirement_group_status == "approved"
-    assert declined.status == "declined" and "infected" in (declined.error or "")
+    assert declined.status == "declined" and "denied" in (declined.error or "")
 
 
 async def test_a_declined_group_emits_a_declined_event_with_the_reasons(make_request: MakeRequest) -> None:
     from tests.support import read_events
 
-    request = make_request("GB", "mobile", infected=True)
+    request = make_request("GB", "mobile", denied=True)
 
     state, result = await run(request)
 
@@ -367,7 +367,7 @@ async def test_a_declined_group_emits_a_declined_event_with_the_reasons(make_req
     assert event.resource["telnyx.country"] == "GB"
     assert event.payload["status"] == "declined"
     reasons = event.payload["reasons"]
-    assert "antivirus" in reasons["Identity Document"]
+    assert "denied by review" in reasons["Identity Document"]
     assert "Contact Name" not in reasons  # approved requirements carry no reason
     assert API_KEY not in event.model_dump_json()
     others = await read_events(

@@ -95,21 +95,21 @@ async def test_happy_path_then_a_rerun_creates_nothing(
     assert sandbox.stats()["duplicates"] == {}
 
 
-async def test_infected_document_is_declined_with_the_reason(
+async def test_denied_document_is_declined_with_the_reason_named_once(
     client: AsyncTelnyx, make_request: MakeRequest
 ) -> None:
-    request = make_request("DE", "local", infected=True)
+    request = make_request("DE", "local", denied=True)
 
     result = await onboard(client, request, settings=SETTINGS)
 
     assert (result.status, result.requirement_group_status) == ("declined", "declined")
     reasons = result.decline_reasons
     assert list(reasons) == ["Proof of Address"]
-    assert "infected" in reasons["Proof of Address"]
+    assert "denied" in reasons["Proof of Address"]
+    assert result.error is not None and result.error.count("Proof of Address") == 1
     assert result.attached_orders == () and result.number_order_id is None  # nothing ordered for a decline
     report = outcome_markdown(result)
-    assert f"{request.customer_reference}-proof_of_address.pdf" in report and "infected" in report
-    assert "EICAR" not in report and "EICAR" not in result.model_dump_json()
+    assert f"{request.customer_reference}-proof_of_address.pdf" in report and "denied" in report
 
 
 async def test_address_outside_the_numbers_locality_is_declined(
