@@ -57,4 +57,5 @@ async def test_two_runs_stay_under_a_global_concurrency_limit_with_slot_decay(tm
     # At most the burst plus the decay rate over the run: the cap held across both runs (without it, two
     # runs against a sandbox without headers send well over 50 requests a second).
     assert sent <= BURST + RATE * elapsed * 1.1, f"{sent} requests in {elapsed:.1f} s"
-    assert sent / elapsed >= RATE * 0.4, "the limit's slots decay: the runs are not starved"
+    # Starved runs (slots that never decay) would hang; elapsed includes both flows' start-up, so be lenient.
+    assert sent / elapsed >= RATE * 0.25, "the limit's slots decay: the runs are not starved"
