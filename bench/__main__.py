@@ -8,15 +8,24 @@ third process (reset between sides, so both start from nothing):
   a user's second run sees them (Prefect's home, and its database, made once before the cases); also the
   time to the first line it prints;
 * **the script**: ``bench/_asyncio_script.py``, an asyncio script over the official ``AsyncTelnyx`` (a
-  semaphore of 48, the SDK's own retries, the seed's order of calls); its wall time starts after its
-  imports (in its favour).
+  semaphore, the SDK's own retries, the seed's order of calls); its wall time starts after its imports (in
+  its favour). Case b tunes it as a user would (semaphores of 32, 64 and 128) and keeps its fastest; case a
+  uses 48, as the issues before measured it; the CPU case uses case b's best.
+
+Both sides' CPU is the whole process tree's (``bench/_tree.py``: Prefect's temporary server included).
 
 Cases (``--cases``, default all):
 
+* ``transports``: CPU per API call of each HTTP stack (``bench/_transports.py``): the official SDK with
+  httpx and with aiohttp, our client on httpcore's pool (default and bounded), on ``httpx-aiohttp``, on
+  ``httpx2``, and as shipped;
 * ``a``: 200 DE rows, 50 ms latency, 50 requests/s per account, 2% of responses lost, review 1 s;
 * ``b``: 1,000 DE rows, no latency, no rate limit, review 1 s;
+* ``cpu``: the CPU of both sides at 100, 500 and 2,000 rows (twice each, the lower counts): CPU per
+  additional row (slope), fixed cost (intercept), per row over the 100-row run at 500 and 2,000 rows, and
+  Prefect's temporary server's own start-up;
 * ``review``: 200 DE rows at 50 ms and 50 requests/s with a 60 s review (ours; the script with
-  ``--script-on-review``, which holds its 48 slots through each review: minutes);
+  ``--script-on-review``, which holds its slots through each review: minutes);
 * ``efficiency``: 1,000 DE rows at 50 ms and 50 requests/s, review 1 s (ours);
 * ``memory``: peak RSS of ours at 1,000 and 10,000 rows, no latency, no limit;
 * ``validate``: validating a 100,000-row CSV (peak RSS).
@@ -24,7 +33,8 @@ Cases (``--cases``, default all):
 ``efficiency = (rows x 5 calls / rate) / wall``: the time the calls a DE row needs (address, document,
 group, submit, order) take at the account's rate, over the wall time.
 
-    python -m bench [--cases a,b,review,efficiency,memory,validate] [--quick] [--script-on-review]
+    python -m bench [--cases transports,a,b,cpu,review,efficiency,memory,validate] [--quick]
+                    [--script-on-review]
 """
 
 from __future__ import annotations
@@ -49,7 +59,11 @@ from telnyx_compliance._prefect_server import PrefectServerProcess
 
 CALLS_PER_ROW = 5  # address, document, group, submit, order carrying the group (a DE row)
 SCRIPT_CONCURRENCY = 64  # the script's semaphore where a case does not tune it
-SCRIPT_TUNINGS = (32, 64, 128)  # case b tries each, as a user tuning the script would, and keeps the best
+SCRIPT_TUNINGS = (32, 64, 128)
+#: Case a's script, as the issues before measured it (at the account's limit the semaphore hardly matters).
+A_SCRIPT_CONCURRENCY = 48
+#: Runs per side and size in the CPU case; the lowest CPU counts.
+REPEATS = 2  # case b tries each, as a user tuning the script would, and keeps the best
 ALL_CASES = ("transports", "a", "b", "cpu", "review", "efficiency", "memory", "validate")
 
 
@@ -340,8 +354,15 @@ def case_cpu(folder: Path, home: Path, sizes: Sequence[int], concurrency: int) -
     with SandboxProcess(seed=7, approve_after=1) as sandbox:
         for rows in sizes:
             csv_path = write_csv(sandbox, folder / f"cpu-{rows}", rows, seed=1)
-            mine = run_ours(sandbox, csv_path, folder / f"cpu-{rows}", home)
-            theirs = run_script(sandbox, csv_path, concurrency)
+            # each side twice, the lower CPU counts: a one-off (another process's burst) is not the rows' cost
+            mine = min(
+                (run_ours(sandbox, csv_path, folder / f"cpu-{rows}", home) for _ in range(REPEATS)),
+                key=lambda side: side.cpu,
+            )
+            theirs = min(
+                (run_script(sandbox, csv_path, concurrency) for _ in range(REPEATS)),
+                key=lambda side: side.cpu,
+            )
             ours[rows], script[rows] = mine.cpu, theirs.cpu
             print(
                 f"  {rows:>6} rows: ours {mine.cpu:6.1f} s CPU ({mine.wall:5.1f} s wall, "
@@ -424,7 +445,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if "a" in cases:
             knobs = {"latency_ms": 50, "rate_limit": 50, "lost_response_rate": 0.02, "approve_after": 1}
-            ours, script = case_versus("a", folder, home, rows=n(200), knobs=knobs, rate=50)
+            ours, script = case_versus(
+                "a", folder, home, rows=n(200), knobs=knobs, rate=50, tunings=(A_SCRIPT_CONCURRENCY,)
+            )
             goals.append(_goal(">= 1.3x faster than the asyncio script", script.wall / ours.wall >= 1.3))
             goals.append(
                 _goal(
@@ -473,7 +496,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             goals.append(_goal("CPU per additional row <= 0.6x the script's", ratio <= 0.6))
             flat = ours_line.per_row(sizes[2]) / ours_line.per_row(sizes[1])
             print(f"  CPU per row at {sizes[2]} rows / at {sizes[1]}: {flat:.2f}")
-            goals.append(_goal(f"CPU per row flat: {sizes[2]} rows within 10% of {sizes[1]}", flat <= 1.1))
+            goals.append(
+                _goal(f"CPU per row flat: {sizes[2]} rows within 10% of {sizes[1]}", abs(flat - 1) <= 0.1)
+            )
         if "review" in cases:
             knobs = {"latency_ms": 50, "rate_limit": 50, "approve_after": 60}
             with SandboxProcess(seed=7, **knobs) as sandbox:
