@@ -11,6 +11,7 @@ unless every valid row completed (the same rule as the command line's exit code)
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import time
@@ -135,8 +136,12 @@ async def bulk_onboard(
                 time.monotonic() - (run.started_at or time.monotonic()),
                 run.summary.rows,
             )
-        # An event per requirement-group decision as it comes (those seen before Prefect was up at once).
-        run.listen(lambda decision: emit(group_event(decision, observed_by="bulk_onboard")))
+        # An event per requirement-group decision as it comes (those seen before Prefect was up at once),
+        # emitted in this flow's context: the rows' tasks were started before Prefect's settings for the
+        # command were entered (``compliance onboard`` starts the run first), and Prefect reads its API URL
+        # from the context it is called in.
+        flow_context = contextvars.copy_context()
+        run.listen(lambda decision: flow_context.run(emit, group_event(decision, observed_by="bulk_onboard")))
         stack.enter_context(_forward_library_logs())
         await stack.enter_async_context(ProgressArtifact(run))
         try:
