@@ -528,10 +528,10 @@ def plan(
         bool,
         typer.Option(
             help="Ask Telnyx about each phone number to order, as the run does (one call per 20 numbers). "
-            "--no-number-lookups checks each is a valid number of its row's country instead: a few calls "
-            "whatever the rows.",
+            "By default each is checked against its numbering plan instead (a valid number of its row's "
+            "country and type): a few calls whatever the rows.",
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Say what `compliance onboard CSV` would do with each row, sending GET requests only.
 

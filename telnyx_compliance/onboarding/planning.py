@@ -7,8 +7,10 @@ same snapshot what exists and telling it what the row would make (so the next ro
 reuses it, as in the run). Every request it sends is a ``GET``: a guard on the client refuses anything else
 while it plans (so do not share that client with a run meanwhile). It makes the run's list calls only, never
 a call per row: the four listings of the snapshot (one call per page of what exists), one requirements
-lookup per market, and, unless ``number_lookups=False``, one lookup per 20 phone numbers to order; a group
-whose values changed is read once, as the run reads it.
+lookup per market, and, with ``number_lookups=True``, one lookup per 20 phone numbers to order; a group
+whose values changed is read once, as the run reads it. By default each phone number is checked against its
+numbering plan instead (a valid number of the row's country and number type), and the run's lookups are
+counted among its reads: 10,000 rows of one market cost a handful of calls.
 
 What it cannot see without a call per row: whether a document given by id (``doc_*`` naming an id) still
 exists and was not denied (the run reads each), and how Telnyx's review will decide.
@@ -48,7 +50,6 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import httpx
-import phonenumbers
 
 from telnyx_compliance._client import AsyncTelnyx
 from telnyx_compliance._exceptions import APIError
@@ -69,6 +70,7 @@ from telnyx_compliance.onboarding.lookups import (
 )
 from telnyx_compliance.onboarding.mapping import RequirementMapping
 from telnyx_compliance.onboarding.plan import OnboardingPlan, PlanError
+from telnyx_compliance.onboarding.request import numbering_plan_of
 from telnyx_compliance.onboarding.results_csv import latest_results
 from telnyx_compliance.onboarding.runner import plan_request
 from telnyx_compliance.onboarding.snapshots import GroupSnapshot
@@ -119,14 +121,14 @@ _PLANNED = "(planned)"
 
 
 def _local_number(phone_number: str) -> NumberRequirements:
-    """What can be told of a number without asking Telnyx: its country ("??" when not a valid number)."""
-    try:
-        parsed = phonenumbers.parse(phone_number, None)
-    except phonenumbers.NumberParseException:
-        return NumberRequirements(phone_number=phone_number, country_code="??")
-    valid = phonenumbers.is_valid_number(parsed)
-    region = phonenumbers.region_code_for_number(parsed) if valid else None
-    return NumberRequirements(phone_number=phone_number, country_code=region or "??")
+    """What a number's numbering plan tells without asking Telnyx: its country and number type."""
+    found = numbering_plan_of(phone_number)
+    if found is None:
+        return NumberRequirements(phone_number=phone_number, country_code="??", phone_number_type="invalid")
+    country, number_type = found
+    return NumberRequirements(
+        phone_number=phone_number, country_code=country, phone_number_type=number_type or "a type not sold"
+    )
 
 
 class WriteRefused(RuntimeError):
@@ -179,6 +181,8 @@ class BulkPlan:
     rate: float | None = None
     #: How long planning took (s).
     elapsed: float = 0.0
+    #: Who judged the phone numbers to order: their numbering plan (no call), or Telnyx (a lookup per 20).
+    numbers_checked_by: Literal["numbering plan", "telnyx"] = "numbering plan"
 
     @property
     def calls(self) -> Counter[str]:
@@ -218,6 +222,7 @@ class BulkPlan:
             },
             "rate_per_second": self.rate,
             "estimated_seconds": None if self.seconds is None else round(self.seconds, 1),
+            "numbers_checked_by": self.numbers_checked_by,
             "exit_code": self.exit_code,
         }
 
@@ -244,11 +249,17 @@ class BulkPlan:
             timing = "rate not known yet"
         else:
             timing = f"about {_duration(self.seconds)} at {self.rate:.1f} requests/s"
-        return [
+        lines = [
             f"{len(self.rows)} row(s): {totals or 'none'}",
             f"apply would send {sum(self.writes.values())} write(s); calls: {calls} ({timing}; "
             "the wait for reviews not included)",
         ]
+        if self.numbers_checked_by == "numbering plan" and self.reads[READ_NUMBERS]:
+            lines.append(
+                "phone numbers checked against their numbering plan, not looked up "
+                "(--number-lookups asks Telnyx about each)"
+            )
+        return lines
 
 
 def _duration(seconds: float) -> str:
@@ -286,7 +297,7 @@ async def plan_bulk(
     documents_root: Path | None = None,
     fetch_document: Callable[[str], Path] | None = None,
     on_row: Callable[[RowVerdict], None] | None = None,
-    number_lookups: bool = True,
+    number_lookups: bool = False,
 ) -> BulkPlan:
     """The plan of ``csv_path``: what a bulk run would do with each row (GET requests only).
 
@@ -294,10 +305,11 @@ async def plan_bulk(
     read. ``results_path`` (default ``<csv>.results.csv``): the rows an earlier run completed there are
     carried over by the run, so they are ``done``. ``on_row`` hears each verdict as it is given.
 
-    ``number_lookups=False`` does not ask Telnyx about each phone number to order (one call per 20 numbers,
-    as the run does): each is checked here to be a valid number of the row's country instead, and the run's
-    lookups are counted among its reads. The plan then costs a few calls whatever the rows, but a number
-    Telnyx would refuse (another type, unknown to it) or one adding requirements is not seen.
+    Phone numbers to order are checked against their numbering plan by default: each must be a valid number
+    of the row's country and number type (libphonenumber's), and the run's lookups are counted among its
+    reads. The plan then costs a few calls whatever the rows, but a number Telnyx does not know, classes
+    otherwise, or adds requirements for is not seen. ``number_lookups=True`` asks Telnyx about each, as the
+    run does (one call per 20 numbers).
     """
     settings = settings or PipelineSettings()
     mapping = mapping or settings.mapping()
@@ -308,7 +320,7 @@ async def plan_bulk(
     await asyncio.to_thread(count_rows, csv_path)  # the file as a whole, before any request
     results = results_path or csv_path.with_name(f"{csv_path.stem}.results.csv")
     selection = Selection.from_results(await asyncio.to_thread(latest_results, results))
-    plan = BulkPlan(csv=str(csv_path))
+    plan = BulkPlan(csv=str(csv_path), numbers_checked_by="telnyx" if number_lookups else "numbering plan")
     raw_reads: Counter[str] = Counter()
     with _reads_only(client, raw_reads):
         snapshot = await KnownResources.fetch(client, settings.reference_prefix)
@@ -369,8 +381,8 @@ class _Planner:
         self.unknown_markets: dict[MarketKey, str] = {}
         #: Reads the run makes per row that the plan does not (documents given by id).
         self.run_reads: Counter[str] = Counter()
-        #: Ask Telnyx about each phone number (as the run does), or check it here (see :func:`plan_bulk`).
-        self.number_lookups = True
+        #: Ask Telnyx about each phone number (as the run does), or check its numbering plan (see plan_bulk).
+        self.number_lookups = False
 
     async def look_up(self, batch: list[ParsedRow]) -> None:
         """Each market's requirements once, and the batch's phone numbers 20 per call (as the run does)."""

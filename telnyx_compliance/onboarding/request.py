@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from types import MappingProxyType
+from typing import Annotated, Final, Literal
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -45,6 +47,40 @@ def check_e164(value: str) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"{value!r} is not a valid phone number in any numbering plan")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+#: libphonenumber's number types as Telnyx sells them; a type missing here is one Telnyx does not sell.
+TELNYX_NUMBER_TYPES: Final[Mapping[int, PhoneNumberType]] = MappingProxyType(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE: "local",
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: "local",
+        phonenumbers.PhoneNumberType.MOBILE: "mobile",
+        phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
+        phonenumbers.PhoneNumberType.SHARED_COST: "shared_cost",
+        phonenumbers.PhoneNumberType.UAN: "national",
+        phonenumbers.PhoneNumberType.VOIP: "national",
+        phonenumbers.PhoneNumberType.PERSONAL_NUMBER: "national",
+    }
+)
+
+
+def numbering_plan_of(phone_number: str) -> tuple[str, PhoneNumberType | None] | None:
+    """A number's country and Telnyx number type by its numbering plan, without asking anyone.
+
+    ``None`` when it is not a valid number; the type is ``None`` when it is one Telnyx does not sell (premium
+    rate, pager, ...). The numbering plan is libphonenumber's: for a few ranges Telnyx may class a number
+    otherwise, which only a lookup (``GET /phone_numbers_regulatory_requirements``) tells.
+    """
+    try:
+        parsed = phonenumbers.parse(phone_number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    if not region:
+        return None
+    return region, TELNYX_NUMBER_TYPES.get(phonenumbers.number_type(parsed))
 
 
 CountryCode = Annotated[str, AfterValidator(check_country_code)]

@@ -20,7 +20,9 @@ from typing import Any, Final, Literal
 
 import phonenumbers
 import yaml
-from phonenumbers import PhoneNumberType, geocoder
+from phonenumbers import geocoder
+
+from telnyx_compliance.onboarding.request import TELNYX_NUMBER_TYPES
 
 FieldType = Literal["address", "document", "textual"]
 
@@ -359,17 +361,6 @@ def default_catalog() -> Catalog:
 
 # -- phone numbers -------------------------------------------------------------------------------------------
 
-_NUMBER_TYPES = {
-    PhoneNumberType.FIXED_LINE: "local",
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: "local",
-    PhoneNumberType.MOBILE: "mobile",
-    PhoneNumberType.TOLL_FREE: "toll_free",
-    PhoneNumberType.SHARED_COST: "shared_cost",
-    PhoneNumberType.UAN: "national",
-    PhoneNumberType.VOIP: "national",
-    PhoneNumberType.PERSONAL_NUMBER: "national",
-}
-
 
 @dataclass(frozen=True)
 class NumberInfo:
@@ -390,7 +381,7 @@ def classify_number(phone_number: str) -> NumberInfo:
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"'{phone_number}' is not a valid phone number")
     region = phonenumbers.region_code_for_number(parsed) or ""
-    number_type = _NUMBER_TYPES.get(phonenumbers.number_type(parsed))
+    number_type = TELNYX_NUMBER_TYPES.get(phonenumbers.number_type(parsed))
     if number_type is None:
         raise ValueError(f"'{phone_number}' is a number type the sandbox does not sell")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -219,23 +219,35 @@ def test_plan_is_a_bulk_plan() -> None:
     assert plan.exit_code == 0 and plan.seconds is None
 
 
-async def test_without_number_lookups_the_plan_costs_a_few_calls_and_agrees(
+async def test_by_default_numbers_are_checked_by_their_numbering_plan_and_agree_with_telnyx(
     folder: Path, client: AsyncTelnyx, fresh_sandbox: SandboxServer
 ) -> None:
     header, rows = example_rows()
-    foreign = like(rows[3], customer_reference="wrong-number", phone_numbers="+442079460124")  # GB, US row
-    path = write_csv(folder / "numbers.csv", header, [*rows, foreign])
+    foreign = like(rows[3], customer_reference="wrong-country", phone_numbers="+442079460124")  # GB, US row
+    mobile = like(rows[0], customer_reference="wrong-type", phone_numbers="+4915123456789")  # DE mobile
+    path = write_csv(folder / "numbers.csv", header, [*rows, foreign, mobile])
 
-    def gets() -> int:
+    def lookups() -> int:
         routes: dict[str, dict[str, int]] = fresh_sandbox.stats()["requests"]["by_route"]
-        return sum(sum(s.values()) for route, s in routes.items() if route.startswith("GET"))
+        return sum(
+            sum(by_status.values())
+            for route, by_status in routes.items()
+            if route.startswith("GET /v2/phone_numbers_regulatory_requirements")
+        )
 
-    start = gets()
-    looked_up = await plan_bulk(path, client, settings=QUICK_REVIEW)
-    middle = gets()
-    local = await plan_bulk(path, client, settings=QUICK_REVIEW, number_lookups=False)
+    start = lookups()
+    local = await plan_bulk(path, client, settings=QUICK_REVIEW)
+    middle = lookups()
+    looked_up = await plan_bulk(path, client, settings=QUICK_REVIEW, number_lookups=True)
 
+    assert middle == start  # not one number looked up
+    assert lookups() > middle
     assert [(r.row, r.verdict) for r in local.rows] == [(r.row, r.verdict) for r in looked_up.rows]
-    assert looked_up.rows[-1].verdict == "invalid" and local.rows[-1].problems[0][0] == "phone_numbers"
-    assert gets() - middle < middle - start  # no number lookups of its own
-    assert local.reads["GET /phone_numbers_regulatory_requirements"] >= 1  # the run's, counted
+    wrong_country, wrong_type = local.rows[-2:]
+    assert (wrong_country.verdict, wrong_type.verdict) == ("invalid", "invalid")
+    assert wrong_country.problems[0][0] == "phone_numbers" and "GB" in wrong_country.problems[0][1]
+    assert wrong_type.problems[0][0] == "phone_numbers" and "mobile" in wrong_type.problems[0][1]
+    assert local.reads["GET /phone_numbers_regulatory_requirements"] >= 1  # the run's lookups, counted
+    assert local.as_dict()["numbers_checked_by"] == "numbering plan"
+    assert looked_up.as_dict()["numbers_checked_by"] == "telnyx"
+    assert any("numbering plan" in line for line in local.summary_lines())
