@@ -28,12 +28,14 @@ Cases (``--cases``, default all):
   ``--script-on-review``, which holds its slots through each review: minutes);
 * ``efficiency``: 1,000 DE rows at 50 ms and 50 requests/s, review 1 s (ours);
 * ``memory``: peak RSS of ours at 1,000 and 10,000 rows, no latency, no limit;
+* ``plan``: ``compliance plan`` of 10,000 DE rows on a fresh account: its calls by method, wall time and peak
+  RSS (next to the bulk run's at 10,000 rows when ``memory`` ran too);
 * ``validate``: validating a 100,000-row CSV (peak RSS).
 
 ``efficiency = (rows x 5 calls / rate) / wall``: the time the calls a DE row needs (address, document,
 group, submit, order) take at the account's rate, over the wall time.
 
-    python -m bench [--cases transports,a,b,cpu,review,efficiency,memory,validate] [--quick]
+    python -m bench [--cases transports,a,b,cpu,review,efficiency,memory,plan,validate] [--quick]
                     [--script-on-review]
 """
 
@@ -64,7 +66,7 @@ SCRIPT_TUNINGS = (32, 64, 128)
 A_SCRIPT_CONCURRENCY = 48
 #: Runs per side and size in the CPU case; the lowest CPU counts.
 REPEATS = 2  # case b tries each, as a user tuning the script would, and keeps the best
-ALL_CASES = ("transports", "a", "b", "cpu", "review", "efficiency", "memory", "validate")
+ALL_CASES = ("transports", "a", "b", "cpu", "review", "efficiency", "memory", "plan", "validate")
 
 
 @dataclass
@@ -214,6 +216,48 @@ def run_ours(
         first_line=first_line[0] if first_line else None,
         cpu=float(measured["cpu"]),
         label="compliance onboard",
+    )
+
+
+@dataclass
+class Planned:
+    """One ``compliance plan`` run: what it printed and what the sandbox saw."""
+
+    rows: int
+    wall: float
+    peak_rss_mb: float
+    by_method: dict[str, int]
+    totals: dict[str, int]
+    exit_code: int
+
+
+def run_plan(sandbox: SandboxProcess, csv_path: Path, home: Path) -> Planned:
+    """``compliance plan CSV --json`` on a fresh account, timed from launch to exit."""
+    sandbox.reset()
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench._peak", "plan", str(csv_path), "--json"],
+        cwd=ROOT,
+        env=_environment(sandbox, home),
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - started
+    lines = _json_lines(completed.stdout)
+    if completed.returncode not in (0, 1) or len(lines) < 2:
+        raise RuntimeError(f"compliance plan failed ({completed.returncode}):\n{completed.stderr[-3000:]}")
+    report, peak = lines[-2], lines[-1]
+    by_method: dict[str, int] = {}
+    for route, statuses in sandbox.stats()["requests"]["by_route"].items():
+        method = route.split(" ", 1)[0]
+        by_method[method] = by_method.get(method, 0) + sum(statuses.values())
+    return Planned(
+        rows=len(report["rows"]),
+        wall=wall,
+        peak_rss_mb=float(peak["peak_rss_mb"]),
+        by_method=by_method,
+        totals={verdict: count for verdict, count in report["totals"].items() if count},
+        exit_code=completed.returncode,
     )
 
 
@@ -430,6 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     goals: list[bool] = []
+    peaks: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="compliance-bench-") as tmp:
         folder = Path(tmp)
         home = folder / "prefect-home"
@@ -520,7 +565,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             _table(f"case efficiency: {n(1000)} DE rows, sandbox {knobs}", {"compliance onboard": ours}, 50)
             goals.append(_goal("efficiency >= 0.95 at 1,000 rows", ours.rows * 5 / 50 / ours.wall >= 0.95))
         if "memory" in cases:
-            peaks = {}
             for rows in (n(1000), n(10_000)):
                 with SandboxProcess(seed=7, approve_after=1) as sandbox:
                     csv_path = write_csv(sandbox, folder / f"memory-{rows}", rows, seed=1)
@@ -534,6 +578,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             small, large = peaks[n(1000)], peaks[n(10_000)]
             print(f"  peak RSS at {n(10_000)} rows / at {n(1000)} rows: {large / small:.2f}")
             goals.append(_goal("peak RSS at 10x the rows within 10% of the peak", large <= 1.1 * small))
+        if "plan" in cases:
+            rows = n(10_000)
+            with SandboxProcess(seed=7, approve_after=1) as sandbox:
+                csv_path = write_csv(sandbox, folder / f"plan-{rows}", rows, seed=1)
+                planned = run_plan(sandbox, csv_path, home)
+            calls = sum(planned.by_method.values())
+            print(
+                f"\ncase plan: compliance plan of {planned.rows} DE rows, fresh account: "
+                f"{planned.wall:.1f} s, "
+                f"{calls} calls {planned.by_method}, peak RSS {planned.peak_rss_mb:.0f} MB, "
+                f"verdicts {planned.totals}, exit {planned.exit_code}"
+            )
+            goals.append(_goal("the plan sends GET requests only", set(planned.by_method) <= {"GET"}))
+            goals.append(_goal("the plan makes at most 12 calls on a fresh account", calls <= 12))
+            goals.append(_goal("the plan takes under 10 s (start-up included)", planned.wall < 10))
+            if rows in peaks:
+                print(f"  peak RSS, plan / bulk run at {rows} rows: {planned.peak_rss_mb / peaks[rows]:.2f}")
+                goals.append(
+                    _goal("the plan's peak RSS within the bulk run's", planned.peak_rss_mb <= peaks[rows])
+                )
         if "validate" in cases:
             with SandboxProcess(seed=7) as sandbox:
                 csv_path = write_csv(sandbox, folder / "validate", n(100_000), seed=3, numbers=False)
