@@ -429,3 +429,30 @@ def test_verification_codes_are_seeded_checked_and_expire(sandbox: SandboxServer
     sandbox.reset()  # same seed, same sequence of codes
     api.post("/verified_numbers", json={"phone_number": phone, "verification_method": "call"})
     assert sandbox.verification_code(phone) == code
+
+
+def test_changing_a_groups_document_moves_its_link_and_leaves_other_groups_links_alone(
+    sandbox: SandboxServer, api: httpx.Client
+) -> None:
+    first, second = upload(api, filename="first.pdf"), upload(api, filename="second.pdf")
+    group = complete_group(api, document_id=first["id"])
+    other = complete_group(api, document_id=first["id"])
+    document_requirement = next(r for r in requirements(api, "DE", "local") if r["field_type"] == "document")
+    changed = api.patch(
+        f"/requirement_groups/{group['id']}",
+        json={
+            "regulatory_requirements": [
+                {"requirement_id": document_requirement["id"], "field_value": second["id"]}
+            ]
+        },
+    )
+    assert changed.status_code == 200
+
+    def linked(resource_id: str) -> list[str]:
+        params = {"filter[linked_resource_id]": resource_id}
+        return [link["document_id"] for link in api.get("/document_links", params=params).json()["data"]]
+
+    assert linked(group["id"]) == [second["id"]]
+    assert linked(other["id"]) == [first["id"]]  # still linked there: not swept
+    sandbox.advance_clock(1801)
+    assert api.get(f"/documents/{first['id']}").status_code == 200

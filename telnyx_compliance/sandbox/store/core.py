@@ -120,9 +120,12 @@ class StoreCore:
         self.lock = threading.RLock()
         #: Called (under the lock) after every change, e.g. to persist; set by the persistence layer.
         self.on_change: Callable[[StoreCore], None] | None = None
-        #: Cancellations so far, and the active numbers as of (number count, cancellations).
+        #: Cancellations so far, and the active numbers as of (number count, cancellations): kept up to date
+        #: by adding the numbers ordered since, so a run of N orders costs O(N), not O(N^2).
         self.cancellations = 0
-        self.active_numbers_cache: tuple[tuple[int, int], frozenset[str]] | None = None
+        self.active_numbers_cache: tuple[tuple[int, int], set[str]] | None = None
+        #: The document links of each linked resource (link ids), for the table it was built from.
+        self.links_index: tuple[dict[str, Record], dict[str, set[str]]] | None = None
         self._init_state()
 
     def _init_state(self) -> None:
@@ -130,6 +133,7 @@ class StoreCore:
         self._clock_offset = 0.0
         self.tables: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
         self.active_numbers_cache = None
+        self.links_index = None
         self.blobs: dict[str, bytes] = {}
         self.download_tokens: dict[str, Record] = {}
         self.verifications: dict[str, Record] = {}

@@ -139,13 +139,14 @@ class DocumentsStore(Part):
         """Make the document links of one resource exactly ``document_ids``."""
         wanted = set(document_ids)
         links = self.core.tables["document_links"]
-        for link_id, old in list(links.items()):
-            if old["linked_resource_id"] == resource_id and old["document_id"] not in wanted:
+        mine = self._links_of(resource_id)
+        for link_id in sorted(mine):
+            old = links[link_id]
+            if old["document_id"] not in wanted:
                 del links[link_id]
+                mine.discard(link_id)
                 self._mark_unlinked(old["document_id"])
-        existing = {
-            link["document_id"] for link in links.values() if link["linked_resource_id"] == resource_id
-        }
+        existing = {links[link_id]["document_id"] for link_id in mine}
         for document_id in sorted(wanted - existing):
             link: Record = {
                 "id": self.core.new_id(),
@@ -155,9 +156,21 @@ class DocumentsStore(Part):
                 "linked_resource_id": resource_id,
             }
             links[link["id"]] = self.core.stamp(link, created=True)
+            mine.add(link["id"])
             document = self.core.tables["documents"].get(document_id)
             if document is not None:
                 document["_unlinked_since"] = None
+
+    def _links_of(self, resource_id: str) -> set[str]:
+        """The ids of ``resource_id``'s document links, from an index of the links table (built once per
+        table: links change only through :meth:`relink`, which keeps it up to date)."""
+        links = self.core.tables["document_links"]
+        if self.core.links_index is None or self.core.links_index[0] is not links:
+            index: dict[str, set[str]] = {}
+            for link_id, link in links.items():
+                index.setdefault(link["linked_resource_id"], set()).add(link_id)
+            self.core.links_index = (links, index)
+        return self.core.links_index[1].setdefault(resource_id, set())
 
     def _mark_unlinked(self, document_id: str) -> None:
         document = self.core.tables["documents"].get(document_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..catalog import COUNTRIES_BY_CODE, Requirement, classify_number
@@ -68,18 +70,23 @@ class NumberOrdersStore(Part):
             )
         return group
 
-    def _active_numbers(self) -> frozenset[str]:
-        """Phone numbers ordered and not cancelled. Rebuilt only after orders were added (a bulk run adds
-        one order per row) or cancelled (a cancellation changes the sub-number order, not the numbers)."""
+    def _active_numbers(self) -> AbstractSet[str]:
+        """Phone numbers ordered and not cancelled. After orders were added (a bulk run adds one per row),
+        only the new numbers are added; rebuilt after a cancellation (it changes the sub-number order, not
+        the numbers) or when numbers went away."""
         table = self.core.tables["number_order_phone_numbers"]
-        key = (len(table), self.core.cancellations)
         cached = self.core.active_numbers_cache
-        if cached is None or cached[0] != key:
-            cached = self.core.active_numbers_cache = (
-                key,
-                frozenset(n["phone_number"] for n in table.values() if not self._number_cancelled(n)),
-            )
-        return cached[1]
+        if cached is None or cached[0][1] != self.core.cancellations or cached[0][0] > len(table):
+            active = {n["phone_number"] for n in table.values() if not self._number_cancelled(n)}
+        elif cached[0][0] < len(table):
+            active = cached[1]
+            for number in itertools.islice(table.values(), cached[0][0], None):  # in insertion order
+                if not self._number_cancelled(number):
+                    active.add(number["phone_number"])
+        else:
+            return cached[1]
+        self.core.active_numbers_cache = ((len(table), self.core.cancellations), active)
+        return active
 
     @_writes
     def create_number_order(self, fields: dict[str, Any]) -> Record:
