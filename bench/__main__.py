@@ -21,9 +21,9 @@ Cases (``--cases``, default all):
   ``httpx2``, and as shipped;
 * ``a``: 200 DE rows, 50 ms latency, 50 requests/s per account, 2% of responses lost, review 1 s;
 * ``b``: 1,000 DE rows, no latency, no rate limit, review 1 s;
-* ``cpu``: the CPU of both sides at 100, 500 and 2,000 rows (twice each, the lower counts): CPU per
-  additional row (slope), fixed cost (intercept), per row over the 100-row run at 500 and 2,000 rows, and
-  Prefect's temporary server's own start-up;
+* ``cpu``: the CPU of both sides at 100, 500 and 2,000 rows (three rounds of every size, the lowest of each
+  counts): CPU per additional row (slope), fixed cost (intercept), per row over the 100-row run at 500 and
+  2,000 rows, and Prefect's temporary server's own start-up;
 * ``review``: 200 DE rows at 50 ms and 50 requests/s with a 60 s review (ours; the script with
   ``--script-on-review``, which holds its slots through each review: minutes);
 * ``efficiency``: 1,000 DE rows at 50 ms and 50 requests/s, review 1 s (ours);
@@ -64,8 +64,10 @@ SCRIPT_CONCURRENCY = 64  # the script's semaphore where a case does not tune it
 SCRIPT_TUNINGS = (32, 64, 128)
 #: Case a's script, as the issues before measured it (at the account's limit the semaphore hardly matters).
 A_SCRIPT_CONCURRENCY = 48
-#: Runs per side and size in the CPU case; the lowest CPU counts.
-REPEATS = 2  # case b tries each, as a user tuning the script would, and keeps the best
+#: Rounds of runs (every size, each side) in the CPU case; the lowest CPU counts. The fixed cost (imports,
+#: Prefect's start-up) alone varies by about 3 s CPU from run to run here, +-4 ms per row over the 400 rows
+#: between the 100- and 500-row runs; and the machine's speed drifts over minutes.
+REPEATS = 3
 ALL_CASES = ("transports", "a", "b", "cpu", "review", "efficiency", "memory", "plan", "validate")
 
 
@@ -391,26 +393,33 @@ class CpuLine:
         return (self.cpu[rows] - self.cpu[smallest]) / (rows - smallest)
 
 
+def _spread(sides: Sequence[Side]) -> str:
+    return " / ".join(f"{side.cpu:.1f}" for side in sides)
+
+
 def case_cpu(folder: Path, home: Path, sizes: Sequence[int], concurrency: int) -> tuple[CpuLine, CpuLine]:
     """The whole process tree's CPU at each size, both sides, no latency and no limit, review 1 s."""
     ours: dict[int, float] = {}
     script: dict[int, float] = {}
     with SandboxProcess(seed=7, approve_after=1) as sandbox:
+        csvs = {rows: write_csv(sandbox, folder / f"cpu-{rows}", rows, seed=1) for rows in sizes}
+        # Rounds of every size, REPEATS times, the lowest CPU of each counts: noise only ever adds CPU, and
+        # this machine's speed drifts over minutes, which rounds spread over every size alike (one size's
+        # runs back to back would read a drift as rows costing more).
+        my_runs: dict[int, list[Side]] = {rows: [] for rows in sizes}
+        their_runs: dict[int, list[Side]] = {rows: [] for rows in sizes}
+        for _ in range(REPEATS):
+            for rows, csv_path in csvs.items():
+                my_runs[rows].append(run_ours(sandbox, csv_path, folder / f"cpu-{rows}", home))
+                their_runs[rows].append(run_script(sandbox, csv_path, concurrency))
         for rows in sizes:
-            csv_path = write_csv(sandbox, folder / f"cpu-{rows}", rows, seed=1)
-            # each side twice, the lower CPU counts: a one-off (another process's burst) is not the rows' cost
-            mine = min(
-                (run_ours(sandbox, csv_path, folder / f"cpu-{rows}", home) for _ in range(REPEATS)),
-                key=lambda side: side.cpu,
-            )
-            theirs = min(
-                (run_script(sandbox, csv_path, concurrency) for _ in range(REPEATS)),
-                key=lambda side: side.cpu,
-            )
+            mine = min(my_runs[rows], key=lambda side: side.cpu)
+            theirs = min(their_runs[rows], key=lambda side: side.cpu)
             ours[rows], script[rows] = mine.cpu, theirs.cpu
             print(
-                f"  {rows:>6} rows: ours {mine.cpu:6.1f} s CPU ({mine.wall:5.1f} s wall, "
-                f"{mine.completed}/{mine.rows}), script {theirs.cpu:6.1f} s CPU ({theirs.wall:5.1f} s wall, "
+                f"  {rows:>6} rows: ours {mine.cpu:6.1f} s CPU (runs {_spread(my_runs[rows])}; "
+                f"{mine.wall:5.1f} s wall, {mine.completed}/{mine.rows}), script {theirs.cpu:6.1f} s CPU "
+                f"(runs {_spread(their_runs[rows])}; {theirs.wall:5.1f} s wall, "
                 f"{theirs.completed}/{theirs.rows})"
             )
         rows = sizes[0]
